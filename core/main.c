@@ -1,0 +1,144 @@
+/* main.c: the baton executable. Creates the Lua state under a protected call,
+ * registers the C modules in package.preload, fixes the Lua search path and
+ * hands control to lua/baton/cli.lua. Everything else is Lua's business. */
+#include <lauxlib.h>
+#include <lua-cjson.h>
+#include <lua.h>
+#include <lualib.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "luax.h"
+#include "paths.h"
+
+static const luaL_Reg openers[] = {
+#define BT_MODULE(name) {"baton." #name, luaopen_baton_##name},
+#include "bt_modules.h"
+#undef BT_MODULE
+    {"cjson", luaopen_cjson},
+    {NULL, NULL}};
+
+static int debug_wanted(int argc, char **argv) {
+    const char *env = getenv("BATON_DEBUG");
+    if (env && *env && strcmp(env, "0") != 0) return 1;
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--debug") == 0) return 1;
+    return 0;
+}
+
+/* Message handler: keeps the message, stashes the traceback for --debug. */
+static int msgh(lua_State *L) {
+    const char *msg = lua_tostring(L, 1);
+    if (lua_istable(L, 1)) return 1; /* a baton.errors object carries its own exit code */
+    if (!msg) {
+        if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
+        msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+    }
+    luaL_traceback(L, L, msg, 1);
+    lua_setfield(L, LUA_REGISTRYINDEX, "baton.traceback");
+    lua_settop(L, 1);
+    return 1;
+}
+
+static void register_modules(lua_State *L) {
+    luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+    for (const luaL_Reg *m = openers; m->name; m++) {
+        lua_pushcfunction(L, m->func);
+        lua_setfield(L, -2, m->name);
+    }
+    lua_pop(L, 1);
+}
+
+/* package.path from paths.c; no C modules from the file system at all. */
+static void set_search_path(lua_State *L, const char *root) {
+    char cwd[PATH_MAX];
+    char *path = bt_build_lua_path(getcwd(cwd, sizeof cwd) ? cwd : NULL,
+                                   getenv("BATON_PATH"), root);
+    if (!path) luaL_error(L, "out of memory");
+    lua_getglobal(L, "package");
+    lua_pushstring(L, path);
+    free(path);
+    lua_setfield(L, -2, "path");
+    lua_pushliteral(L, "");
+    lua_setfield(L, -2, "cpath");
+    lua_pop(L, 1);
+}
+
+/* The host table cli.lua reads: argv, root, version, debug. */
+static void push_host(lua_State *L, int argc, char **argv, const char *root) {
+    lua_createtable(L, 0, 5);
+    lua_createtable(L, argc, 0);
+    for (int i = 1; i < argc; i++) {
+        lua_pushstring(L, argv[i]);
+        lua_rawseti(L, -2, i);
+    }
+    lua_setfield(L, -2, "argv");
+    lua_pushstring(L, argv[0]);
+    lua_setfield(L, -2, "exe");
+    lua_pushstring(L, root);
+    lua_setfield(L, -2, "root");
+    lua_pushliteral(L, BATON_VERSION);
+    lua_setfield(L, -2, "version");
+    lua_pushboolean(L, debug_wanted(argc, argv));
+    lua_setfield(L, -2, "debug");
+}
+
+static int pmain(lua_State *L) {
+    int argc = (int)lua_tointeger(L, 1);
+    char **argv = lua_touserdata(L, 2);
+    char root[PATH_MAX];
+    luaL_openlibs(L);
+    register_modules(L);
+    if (bt_find_root(argv[0], BATON_SOURCE_DIR, BATON_DATA_SUBDIR, root, sizeof root) != 0)
+        return luaL_error(L, "cannot find baton's Lua files (lua/baton/cli.lua) beside "
+                             "the executable or in " BATON_SOURCE_DIR);
+    set_search_path(L, root);
+    push_host(L, argc, argv, root);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, LUA_REGISTRYINDEX, "baton.host");
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "baton.cli");
+    lua_call(L, 1, 1);
+    lua_getfield(L, -1, "main");
+    lua_pushvalue(L, -3);
+    lua_call(L, 1, 1);
+    return 1;
+}
+
+int main(int argc, char **argv) {
+    signal(SIGPIPE, SIG_IGN); /* a closed socket or pipe is an error value, not death */
+    lua_State *L = luaL_newstate();
+    if (!L) {
+        fputs("baton: cannot create the Lua state: out of memory\n", stderr);
+        return 1;
+    }
+    lua_pushcfunction(L, msgh);
+    lua_pushcfunction(L, pmain);
+    lua_pushinteger(L, argc);
+    lua_pushlightuserdata(L, argv);
+    int rc = 1;
+    if (lua_pcall(L, 2, 1, 1) != LUA_OK) {
+        const char *msg = lua_tostring(L, -1);
+        if (lua_istable(L, -1)) { /* a baton.errors object: {msg=, exit=} */
+            lua_getfield(L, -1, "exit");
+            rc = lua_isinteger(L, -1) ? (int)lua_tointeger(L, -1) : 1;
+            lua_getfield(L, -2, "msg");
+            msg = lua_tostring(L, -1);
+        }
+        if (debug_wanted(argc, argv) &&
+            lua_getfield(L, LUA_REGISTRYINDEX, "baton.traceback") == LUA_TSTRING)
+            msg = lua_tostring(L, -1);
+        fprintf(stderr, "baton: %s\n", msg ? msg : "(no message)");
+    } else if (lua_isinteger(L, -1)) {
+        rc = (int)lua_tointeger(L, -1);
+    } else {
+        rc = lua_toboolean(L, -1) || lua_isnil(L, -1) ? 0 : 1;
+    }
+    fflush(stdout);
+    lua_close(L);
+    return rc;
+}
