@@ -1,0 +1,103 @@
+-- baton.llmcall: every LLM request of a run goes through here. It enforces
+-- the token / USD / request budgets where requests are made (every billed
+-- attempt counts, retries and invalid replies included), records each
+-- request in the SSOT ledger, and on resume reuses a reply already paid for
+-- instead of buying it again (keyed by request content and occurrence).
+local cjson = require "cjson"
+local errors = require "baton.errors"
+local llm = require "baton.llm"
+local sys = require "baton.sys"
+
+local M = {}
+M.__index = M
+
+-- Provider failures that no retry of the run can fix: stop, resumable.
+local FATAL = { auth = true, no_key = true, unknown_provider = true, bad_request = true,
+  replay_miss = true, offline_no_match = true }
+
+function M.new(engine)
+  return setmetatable({ e = engine, seen = {} }, M)
+end
+
+function M:check_budget()
+  local run, b = self.e.run, self.e.run.budgets or {}
+  local s = run.spent or {}
+  local function over(what, spent, limit, unit)
+    errors.raise(errors.BUDGET, "%s budget reached: %s of %s%s spent; raise it (e.g. --max-%s) " ..
+      "and continue with `baton resume %s`", what, spent, limit, unit, what == "token" and "tokens"
+      or what == "USD" and "cost" or "requests", run.id)
+  end
+  if b.tokens and (s.tokens or 0) >= b.tokens then over("token", s.tokens or 0, b.tokens, "") end
+  if b.usd and (s.usd or 0) >= b.usd then over("USD", string.format("%.4f", s.usd or 0), b.usd, "") end
+  if b.requests and (s.requests or 0) >= b.requests then over("request", s.requests or 0, b.requests, "") end
+end
+
+function M:spend(usage, cost)
+  local run = self.e.run
+  local s = run.spent or {}
+  s.tokens = (s.tokens or 0) + (usage.input_tokens or 0) + (usage.output_tokens or 0)
+  s.input_tokens = (s.input_tokens or 0) + (usage.input_tokens or 0)
+  s.output_tokens = (s.output_tokens or 0) + (usage.output_tokens or 0)
+  s.requests = (s.requests or 0) + 1
+  if cost then s.usd = (s.usd or 0) + cost else s.usd_unknown = true end
+  run.spent = s
+  self.e.db:update_run(run.id, { spent = s })
+end
+
+-- The ledger key: the request's content, plus how many identical requests
+-- this process made before, so a replayed run maps call n to recorded call n.
+function M:key(req)
+  local k = llm.request_key(req)
+  local n = (self.seen[k] or 0) + 1
+  self.seen[k] = n
+  return k .. "#" .. n
+end
+
+local function record(self, req, a, key, status, response)
+  self.e.db:llm_record(self.e.run.id, {
+    agent = req.agent, role = req.role, model = req.model,
+    input_tokens = a.usage and a.usage.input_tokens or 0,
+    output_tokens = a.usage and a.usage.output_tokens or 0,
+    cost = a.cost, latency = a.latency or 0, attempt = a.attempt or 1, status = status,
+    key = key, response = response,
+  })
+end
+
+-- chat(req) -> resp | nil, message, code. Raises a baton.errors object for
+-- budgets and for provider failures no retry can fix.
+function M:chat(req)
+  local key = self:key(req)
+  local cached = self.e.db:llm_lookup(self.e.run.id, key)
+  if cached then
+    local resp = cjson.decode(cached)
+    resp.reused = true
+    self.e:emit("llm", { agent = req.agent, model = req.model, reused = true })
+    return resp
+  end
+  self:check_budget()
+  local t0 = sys.clock()
+  self.e:emit("llm.start", { agent = req.agent, model = req.model })
+  local resp, err, code = llm.chat(req)
+  local attempts = resp and resp.attempts or (type(err) == "table" and err.attempts) or {}
+  for i, a in ipairs(attempts) do
+    a.attempt = a.attempt or i
+    local last = resp and i == #attempts
+    record(self, req, a, last and key or (key .. "~" .. i), last and "ok" or (a.status or "retry"),
+      last and cjson.encode(resp) or nil)
+    self:spend(a.usage or {}, a.cost)
+  end
+  if resp and #attempts == 0 then -- a provider that reports no attempts: one billed call
+    local a = { usage = resp.usage or {}, cost = resp.cost, latency = sys.clock() - t0 }
+    record(self, req, a, key, "ok", cjson.encode(resp))
+    self:spend(a.usage, a.cost)
+  end
+  self.e:emit("llm", { agent = req.agent, model = req.model, latency = sys.clock() - t0,
+    ok = resp ~= nil, code = code })
+  if not resp then
+    if FATAL[code] then errors.raise(errors.PROVIDER, "%s", tostring(err)) end
+    return nil, err, code
+  end
+  return resp
+end
+
+return M

@@ -1,0 +1,35 @@
+-- baton.snapshot: one call that snapshots, or restores, the SSOT and the
+-- workspace together, so a task can never stay DONE while its code was
+-- rolled back. The workspace half is content-addressed in .baton/objects.
+local harness = require "baton.harness"
+
+local M = {}
+
+local function store_of(e) return e.workspace .. "/.baton/objects" end
+
+-- Takes a snapshot of both halves; returns the SSOT snapshot id.
+function M.take(e, label)
+  local ref = harness.snapshot(e.workspace, { store = store_of(e), ignore = e.ignore })
+  local sid = e.db:snapshot(e.run.id, label, ref)
+  e:emit("snapshot", { label = label, snapshot = sid, ref = ref })
+  return sid
+end
+
+-- Restores both halves to the newest snapshot. The money spent, the retry
+-- count and the notes about failures are facts about time, not state:
+-- they survive the restore.
+function M.restore_last(e)
+  local snaps = e.db:snapshots(e.run.id)
+  local last = snaps[#snaps]
+  if not last then return nil end
+  local keep = { spent = e.run.spent, retry_used = e.run.retry_used, meta = e.run.meta,
+    iteration = e.run.iteration }
+  local ref = e.db:restore(e.run.id, last.id)
+  harness.rollback(e.workspace, ref, { store = store_of(e), ignore = e.ignore })
+  e.db:update_run(e.run.id, keep)
+  e.run = e.db:run(e.run.id)
+  e:emit("rollback", { snapshot = last.id, label = last.label })
+  return last.id
+end
+
+return M
