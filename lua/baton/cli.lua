@@ -14,10 +14,15 @@ local EXAMPLES = [[
 baton: an agent team that takes a requirement to verified code, scripted in Lua.
 
 Examples:
+  baton run "add a --json flag to the CLI"   take a requirement to verified code (offline model
+                                    unless --model or the team says otherwise)
+  baton run "..." --model openai:gpt-4o-mini --max-cost 0.50
+  baton resume                      continue the last run after a crash or Ctrl-C
+  baton status; baton tasks --tree; baton log --follow
   baton doctor                      what this machine offers (libraries, sandbox, keys)
   baton exec script.lua a b         run a Lua script with every baton module loaded
   baton which fsm                   which file `require "fsm"` loads (shows overrides)
-  baton help exec                   the manual of one command
+  baton help run                    the manual of one command
 ]]
 
 local function load_command(name)
