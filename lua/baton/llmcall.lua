@@ -22,14 +22,13 @@ end
 function M:check_budget()
   local run, b = self.e.run, self.e.run.budgets or {}
   local s = run.spent or {}
-  local function over(what, spent, limit, unit)
-    errors.raise(errors.BUDGET, "%s budget reached: %s of %s%s spent; raise it (e.g. --max-%s) " ..
-      "and continue with `baton resume %s`", what, spent, limit, unit, what == "token" and "tokens"
-      or what == "USD" and "cost" or "requests", run.id)
+  local function over(what, spent, limit, flag)
+    errors.raise(errors.BUDGET, "%s budget reached: %s of %s spent (raise it with --max-%s on resume)",
+      what, spent, limit, flag)
   end
-  if b.tokens and (s.tokens or 0) >= b.tokens then over("token", s.tokens or 0, b.tokens, "") end
-  if b.usd and (s.usd or 0) >= b.usd then over("USD", string.format("%.4f", s.usd or 0), b.usd, "") end
-  if b.requests and (s.requests or 0) >= b.requests then over("request", s.requests or 0, b.requests, "") end
+  if b.tokens and (s.tokens or 0) >= b.tokens then over("token", s.tokens or 0, b.tokens, "tokens") end
+  if b.usd and (s.usd or 0) >= b.usd then over("cost", string.format("$%.4f", s.usd or 0), "$" .. b.usd, "cost") end
+  if b.requests and (s.requests or 0) >= b.requests then over("request", s.requests or 0, b.requests, "requests") end
 end
 
 function M:spend(usage, cost)
