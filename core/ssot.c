@@ -217,10 +217,6 @@ static int make_parent(const char *path) {
 static int configure(bt_ssot *db) {
     sqlite3_busy_handler(db->db, busy_wait, db);
     sqlite3_extended_result_codes(db->db, 1);
-    /* NORMAL in WAL mode: a killed process loses nothing committed (the WAL is
-     * in the OS cache); only a power cut may lose the last transactions. */
-    int rc = ssot_exec(db, "PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL");
-    if (rc) return rc;
     return ssot_schema_init(db);
 }
 

@@ -105,7 +105,11 @@ static int migrate(bt_ssot *db) {
 int ssot_schema_init(bt_ssot *db) {
     long long ver;
     int rc = check(db, &ver);
-    if (rc == BT_SSOT_OK) rc = ssot_exec(db, "PRAGMA journal_mode=WAL");
+    /* synchronous=NORMAL in WAL mode: a killed process loses nothing committed
+     * (the WAL is in the OS cache); only a power cut may lose the last ones. */
+    if (rc == BT_SSOT_OK)
+        rc = ssot_exec(db, "PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL;"
+                           " PRAGMA journal_mode=WAL");
     if (rc || ver == BT_SSOT_SCHEMA) return rc;
     rc = bt_ssot_begin(db);
     return rc ? rc : ssot_finish(db, migrate(db));
