@@ -12,7 +12,8 @@
 #define REQ_COLS                                                                           \
     "SELECT r.id, r.run, r.parent, r.description, r.acceptance, (SELECT json_group_array(dep)" \
     " FROM (SELECT dep FROM deps WHERE req = r.id ORDER BY dep)) AS deps, r.role, r.status,"   \
-    " r.assignee, r.lease_epoch, r.lease_holder, r.lease_time, r.lease_pid, r.transcript,"    \
+    " r.assignee, r.lease_epoch, r.lease_holder, r.lease_time, r.lease_pid, (SELECT text FROM" \
+    " transcripts WHERE req = r.id) AS transcript,"    \
     " r.status_by, r.status_at, r.created_at FROM reqs r "
 
 int ssot_valid_status(const char *s) {
@@ -155,9 +156,12 @@ static int set_text(bt_ssot *db, const char *id, const char *text, int transcrip
     char rid[BT_SSOT_IDLEN];
     int rc = bt_ssot_resolve(db, "reqs", id, rid);
     if (rc) return rc;
-    sqlite3_stmt *st = transcript
-                           ? ssot_stmt(db, "UPDATE reqs SET transcript = ?2 WHERE id = ?1")
-                           : ssot_stmt(db, "UPDATE reqs SET description = ?2 WHERE id = ?1");
+    sqlite3_stmt *st;
+    if (transcript && !text) st = ssot_stmt(db, "DELETE FROM transcripts WHERE req = ?1");
+    else if (transcript)
+        st = ssot_stmt(db, "INSERT INTO transcripts(req, text) VALUES(?1, ?2) ON CONFLICT(req)"
+                           " DO UPDATE SET text = excluded.text");
+    else st = ssot_stmt(db, "UPDATE reqs SET description = ?2 WHERE id = ?1");
     if (!st) return BT_SSOT_FAIL;
     ssot_bind_text(st, 1, rid);
     ssot_bind_text(st, 2, text);

@@ -28,9 +28,13 @@ static const char *const migrations[BT_SSOT_SCHEMA] = {
     " status TEXT NOT NULL DEFAULT 'PENDING'"
     "  CHECK(status IN ('PENDING','IN_PROGRESS','DONE','BLOCKED')),"
     " assignee TEXT, lease_epoch INTEGER NOT NULL DEFAULT 0, lease_holder TEXT,"
-    " lease_time REAL, lease_pid INTEGER, transcript TEXT, status_by TEXT, status_at REAL,"
+    " lease_time REAL, lease_pid INTEGER, status_by TEXT, status_at REAL,"
     " created_at REAL NOT NULL);"
-    "CREATE INDEX reqs_run ON reqs(run, status);"
+    /* not (run, status): a status change would rewrite an index page too */
+    "CREATE INDEX reqs_run ON reqs(run);"
+    /* apart, so a status change does not rewrite a long conversation */
+    "CREATE TABLE transcripts(req TEXT PRIMARY KEY REFERENCES reqs(id) ON DELETE CASCADE,"
+    " text TEXT NOT NULL);"
     "CREATE INDEX reqs_parent ON reqs(parent);"
     "CREATE TABLE deps(req TEXT NOT NULL REFERENCES reqs(id) ON DELETE CASCADE,"
     " dep TEXT NOT NULL REFERENCES reqs(id) ON DELETE CASCADE,"
