@@ -3,6 +3,7 @@
  * transactions and the error helpers every engine file uses. The tables and
  * migrations are in ssot_schema.c, the operations in ssot_run.c,
  * ssot_req.c, ssot_claim.c and ssot_snap.c. */
+#include <assert.h>
 #include <errno.h>
 #include <malloc.h>
 #include <stdarg.h>
@@ -78,10 +79,14 @@ sqlite3_stmt *ssot_stmt(bt_ssot *db, const char *sql) {
         ssot_sqlerr(db, rc);
         return NULL;
     }
-    if (db->ncache < SSOT_CACHE) {
-        db->cache[db->ncache].sql = sql;
-        db->cache[db->ncache++].st = st;
-    } /* else: a bug (more literals than slots); the statement leaks until close */
+    assert(db->ncache < SSOT_CACHE); /* else raise SSOT_CACHE: there are more literals */
+    if (db->ncache == SSOT_CACHE) {
+        sqlite3_finalize(st);
+        ssot_err(db, BT_SSOT_FAIL, "sqlite", "ssot: statement cache full");
+        return NULL;
+    }
+    db->cache[db->ncache].sql = sql;
+    db->cache[db->ncache++].st = st;
     return st;
 }
 

@@ -104,7 +104,8 @@ typedef void (*bt_ssot_violation_fn)(void *ctx, const char *kind, const char *me
 int bt_ssot_validate(bt_ssot *db, const char *run, const char *workspace,
                      bt_ssot_violation_fn fn, void *ctx, int *nviolations);
 
-/* Snapshots of the SSOT half; restore returns the workspace_ref via fn. */
+/* Snapshots of the SSOT half; restore commits, then passes the snapshot's
+ * row (workspace_ref, label) to fn. */
 int bt_ssot_snapshot(bt_ssot *db, const char *run, const char *label, const char *wsref,
                      long long *sid);
 int bt_ssot_snapshots(bt_ssot *db, const char *run, bt_ssot_row_fn fn, void *ctx);

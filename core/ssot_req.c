@@ -103,9 +103,9 @@ static int add_req(bt_ssot *db, const char *run_prefix, const bt_ssot_req_spec *
     }
     rc = insert_req(db, run, *parent ? parent : NULL, spec, id);
     if (rc) return rc;
-    char payload[96];
-    snprintf(payload, sizeof payload, "{\"id\":\"%s\",\"parent\":%s%s%s}", id,
-             *parent ? "\"" : "", *parent ? parent : "null", *parent ? "\"" : "");
+    char payload[96]; /* ids are [0-9a-z]: no escaping needed */
+    if (*parent) snprintf(payload, sizeof payload, "{\"id\":\"%s\",\"parent\":\"%s\"}", id, parent);
+    else snprintf(payload, sizeof payload, "{\"id\":\"%s\"}", id);
     return bt_ssot_event(db, run, "ssot", "req", payload, NULL);
 }
 

@@ -245,7 +245,8 @@ int ssot_journal_status(bt_ssot *db, const char *run, const char *id, const char
     sqlite3_stmt *st = ssot_stmt(
         db, "INSERT INTO events(run, seq, time, actor, kind, payload) VALUES(?1,"
             " (SELECT COALESCE(MAX(seq), 0) + 1 FROM events WHERE run = ?1), ?2, ?3, 'status',"
-            " json_object('id', ?4, 'from', ?5, 'to', ?6, 'reason', ?7))");
+            " CASE WHEN ?7 IS NULL THEN json_object('id', ?4, 'from', ?5, 'to', ?6) ELSE"
+            " json_object('id', ?4, 'from', ?5, 'to', ?6, 'reason', ?7) END)");
     if (!st) return BT_SSOT_FAIL;
     ssot_bind_text(st, 1, run);
     sqlite3_bind_double(st, 2, ssot_now());

@@ -239,8 +239,7 @@ static const char *const restore_sql[] = {
     " FROM json_each(?2, '$.contracts') ORDER BY key",
     NULL};
 
-static int restore(bt_ssot *db, const char *run_prefix, long long sid, bt_ssot_row_fn fn,
-                   void *ctx) {
+static int restore(bt_ssot *db, const char *run_prefix, long long sid) {
     char run[BT_SSOT_IDLEN];
     int rc = bt_ssot_resolve(db, "runs", run_prefix, run);
     if (rc) return rc;
@@ -267,15 +266,17 @@ static int restore(bt_ssot *db, const char *run_prefix, long long sid, bt_ssot_r
     free(state);
     char payload[64];
     snprintf(payload, sizeof payload, "{\"snapshot\":%lld}", sid);
-    if (rc == BT_SSOT_OK) rc = bt_ssot_event(db, run, "ssot", "restore", payload, NULL);
-    if (rc) return rc;
-    st = ssot_stmt(db, "SELECT workspace_ref, label FROM snapshots WHERE id = ?1");
-    if (!st) return BT_SSOT_FAIL;
-    sqlite3_bind_int64(st, 1, sid);
-    return ssot_each(db, st, fn, ctx);
+    return rc ? rc : bt_ssot_event(db, run, "ssot", "restore", payload, NULL);
 }
 
 int bt_ssot_restore(bt_ssot *db, const char *run, long long sid, bt_ssot_row_fn fn, void *ctx) {
     int rc = bt_ssot_begin(db);
-    return rc ? rc : ssot_finish(db, restore(db, run, sid, fn, ctx));
+    if (rc) return rc;
+    rc = ssot_finish(db, restore(db, run, sid));
+    if (rc) return rc;
+    /* the reference is read after the commit: fn may raise (out of memory) */
+    sqlite3_stmt *st = ssot_stmt(db, "SELECT workspace_ref, label FROM snapshots WHERE id = ?1");
+    if (!st) return BT_SSOT_FAIL;
+    sqlite3_bind_int64(st, 1, sid);
+    return ssot_each(db, st, fn, ctx);
 }

@@ -293,6 +293,12 @@ T.test("ssot-4.2 the transition table through claim and complete", function()
       T.eq(r.lease_holder, nil, "the lease ends")
     end
   end
+  local id = node_in(db, run, "IN_PROGRESS")
+  db:set_status(id, "BLOCKED")
+  local ev = db:events(run.id, { kind = "status" })
+  T.eq(ev[#ev].payload.to, "BLOCKED")
+  T.eq(ev[#ev].payload.reason, nil, "no reason, no key (not cjson.null)")
+  T.eq(ev[#ev].actor, "controller", "the default actor of set_status")
 end)
 
 T.test("ssot-4.3 leases: epochs grow, a lost lease cannot complete, dead holders released", function()
@@ -472,6 +478,17 @@ T.test("ssot-8.1 the journal: order, since, kind, limit, same transaction", func
   T.eq(#db:events(run.id), n, "no event outlives its rolled-back change")
   T.eq(#db:reqs(run.id), 1)
   T.eq(select(2, db:tx(function(x) return x, 7 end, "v")), 7, "tx returns fn's results")
+  -- nested: an inner failure caught inside rolls back the inner part only
+  db:tx(function()
+    db:event(run.id, "outer", "keep")
+    T.eq(pcall(db.tx, db, function()
+      db:event(run.id, "inner", "drop")
+      error("inner fails")
+    end), false)
+    db:event(run.id, "outer", "keep")
+  end)
+  T.eq(#db:events(run.id, { kind = "keep" }), 2)
+  T.eq(#db:events(run.id, { kind = "drop" }), 0)
   T.raises(function() db:event(run.id, "a", "k", { f = io.stdout }) end,
     "event payload: cannot encode a userdata value as JSON")
   T.raises(function() db:event(run.id, "a", "k", { [true] = 1 }) end,
@@ -482,6 +499,7 @@ T.test("ssot-8.1 the journal: order, since, kind, limit, same transaction", func
   local t = {} t.t = t
   T.raises(function() db:event(run.id, "a", "k", t) end,
     "event payload: table nested too deeply (a cycle?) for JSON")
+  T.raises(function() db:tx(function() db:close() end) end, "attempt to use a closed ssot database")
 end)
 
 T.test("ssot-9.1 the LLM ledger: rows, reuse of completed calls, totals", function()
