@@ -93,6 +93,28 @@ T.test("ssot-1.4 a read-only file: writes come back as nil, message, readonly", 
   T.eq(#db:events(run.id, { kind = "note" }), 0)
 end)
 
+T.test("ssot-1.5 a corrupted file: nil, message, corrupt (never a crash)", function()
+  local path = T.tmpdir() .. "/c.db"
+  local db = assert(ssot.open(path))
+  local run = db:create_run { requirement = "x" }
+  db:tx(function() for i = 1, 300 do db:add_req(run.id, { description = "task number " .. i }) end end)
+  db:close()
+  local f = assert(io.open(path, "r+b"))
+  for page = 2, 12 do
+    f:seek("set", page * 4096)
+    f:write(string.rep("\xA5", 4096))
+  end
+  f:close()
+  db = assert(ssot.open(path))
+  T.defer(function() db:close() end)
+  local ok, err, code = db:reqs(run.id)
+  T.eq(ok, nil)
+  T.eq(err, "ssot: database disk image is malformed")
+  T.eq(code, "corrupt")
+  ok, err, code = db:add_req(run.id, { description = "more" })
+  T.eq(code, "corrupt")
+end)
+
 T.test("ssot-2.1 runs: create, get by prefix, latest, list, update", function()
   local db, run = fresh()
   T.match(run.id, "^run[0-9a-z]+$")
