@@ -6,6 +6,7 @@
  * nil, "denied: ...", "denied". Snapshots live in core/snapshot.c. */
 #include <errno.h>
 #include <ftw.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "luax.h"
 #include "sandbox.h"
 #include "snapshot.h"
+#include "wait.h"
 
 #define HARNESS "baton.harness"
 
@@ -381,8 +383,115 @@ static bt_proc *start(harness *h, const char *exe, const char **argv, double tim
     return p;
 }
 
+/* A running command: a userdata anchored on the caller's stack while it
+ * waits, so a raise or a closing state releases the child (__gc). Loop
+ * callbacks only feed the bt_proc and finish the wait; the result table
+ * is built by run_done on the caller's thread. */
+typedef struct runctx {
+    bt_proc *p;
+    bt_wait *w;
+    bt_loop *loop;
+    int watched[3];
+    uint64_t timer;
+    double timer_at;
+    bt_run_result r;
+    int have_result, dead;
+    size_t cap;
+    char target[512];
+} runctx;
+
+static void unwatch(runctx *c, int keep[3], int nkeep) {
+    for (int i = 0; i < 3; i++) {
+        int fd = c->watched[i], still = 0;
+        for (int k = 0; k < nkeep; k++) still |= keep[k] == fd;
+        if (fd >= 0 && !still) bt_loop_io(c->loop, fd, 0, NULL, NULL), c->watched[i] = -1;
+    }
+}
+
+static void run_timer(void *ud);
+
+/* After any event: finish when done, else keep the watches and the timer
+ * in line with what the proc still needs. */
+static void run_step(runctx *c) {
+    int fds[3];
+    int n = bt_proc_done(c->p) ? 0 : bt_proc_fds(c->p, fds);
+    unwatch(c, fds, n);
+    double at = n ? bt_proc_deadline(c->p) : -1;
+    if (at != c->timer_at) {
+        if (c->timer) bt_loop_timer_cancel(c->loop, c->timer);
+        c->timer = 0;
+        c->timer_at = at;
+        if (at >= 0) {
+            double wait = at - bt_mono();
+            c->timer = bt_loop_timer(c->loop, wait > 0 ? wait : 0, run_timer, c);
+        }
+    }
+    if (n) return;
+    bt_proc_finish(c->p, &c->r);
+    c->p = NULL;
+    c->have_result = 1;
+    bt_wait *w = c->w;
+    c->w = NULL;
+    bt_wait_finish(w, 0);
+}
+
+static void run_io(void *ud, int fd, int revents) {
+    runctx *c = ud;
+    (void)revents;
+    bt_proc_on_fd(c->p, fd);
+    run_step(c);
+}
+
+static void run_timer(void *ud) {
+    runctx *c = ud;
+    c->timer = 0;
+    c->timer_at = -2;
+    bt_proc_on_time(c->p);
+    run_step(c);
+}
+
+/* Kills and reaps the child, drops every watch; never touches Lua. */
+static void run_release(runctx *c) {
+    if (c->loop) {
+        unwatch(c, NULL, 0);
+        if (c->timer) bt_loop_timer_cancel(c->loop, c->timer);
+        c->timer = 0;
+    }
+    if (c->p) bt_proc_abort(c->p);
+    c->p = NULL;
+}
+
+static void run_cancel(void *ud) {
+    runctx *c = ud;
+    c->w = NULL;
+    if (!c->dead) run_release(c);
+}
+
+static int run_gc(lua_State *L) {
+    runctx *c = lua_touserdata(L, 1);
+    if (c->dead) return 0;
+    run_release(c);
+    bt_run_result_free(&c->r);
+    c->dead = 1;
+    return 0;
+}
+
+/* Continuation: stack 1 = harness; builds the result and audits it. */
+static int run_done(lua_State *L, int status, lua_KContext ctx) {
+    runctx *c = (runctx *)ctx;
+    (void)status;
+    harness *h = lua_touserdata(L, 1);
+    char sum[128];
+    summarize(sum, sizeof sum, &c->r);
+    push_result(L, &c->r, c->cap);
+    bt_run_result_free(&c->r);
+    if (h->open) audit(L, h, "run", c->target, 1, sum);
+    return 1;
+}
+
 /* h:run(argv [, {timeout=}]) -> {code=, signal=, timed_out=, stdout=, stderr=,
- * truncated=, duration=} | nil, "denied: ...", "denied" */
+ * truncated=, duration=} | nil, "denied: ...", "denied". Inside a baton.loop
+ * task the caller yields while the command runs; elsewhere it blocks. */
 static int h_run(lua_State *L) {
     harness *h = check_h(L);
     lua_settop(L, 3); /* argv, opts; the argv copy goes above them */
@@ -395,23 +504,30 @@ static int h_run(lua_State *L) {
         luaL_argcheck(L, timeout > 0, 3, "timeout must be positive");
         if (timeout > h->pol.timeout) timeout = h->pol.timeout; /* the policy's is a ceiling */
     }
-    char exe[4096], target[512];
+    runctx *c = lua_newuserdatauv(L, sizeof *c, 0);
+    memset(c, 0, sizeof *c);
+    c->watched[0] = c->watched[1] = c->watched[2] = -1;
+    c->timer_at = -1;
+    c->cap = h->pol.output_cap;
+    luaL_setmetatable(L, HARNESS ".run");
+    for (int i = 0; i < argc && strlen(c->target) < sizeof c->target - 2; i++)
+        snprintf(c->target + strlen(c->target), sizeof c->target - strlen(c->target), "%s%s",
+                 i ? " " : "", argv[i]);
+    char exe[4096];
     bt_herr e;
-    snprintf(target, sizeof target, "%s", argv[0]);
-    for (int i = 1; i < argc && strlen(target) < sizeof target - 2; i++)
-        snprintf(target + strlen(target), sizeof target - strlen(target), " %s", argv[i]);
     if (bt_policy_argv(&h->pol, (char *const *)argv, exe, sizeof exe, &e) != 0)
-        return deny(L, h, "run", target, &e);
-    bt_proc *p = start(h, exe, argv, timeout, &e);
-    if (!p) return deny(L, h, "run", target, &e);
-    bt_run_result r;
-    bt_proc_wait(p, &r);
-    char sum[128];
-    summarize(sum, sizeof sum, &r);
-    push_result(L, &r, h->pol.output_cap); /* may raise on OOM: r leaks only then */
-    bt_run_result_free(&r);
-    audit(L, h, "run", target, 1, sum);
-    return 1;
+        return deny(L, h, "run", c->target, &e);
+    c->loop = bt_loop_of(L);
+    if (!(c->p = start(h, exe, argv, timeout, &e))) return deny(L, h, "run", c->target, &e);
+    int fds[3], n = bt_proc_fds(c->p, fds);
+    for (int i = 0; i < n; i++) {
+        if (bt_loop_io(c->loop, fds[i], POLLIN, run_io, c) != 0) luaL_error(L, "out of memory");
+        c->watched[i] = fds[i];
+    }
+    bt_wait *w = c->w = bt_wait_begin(L, run_cancel, c);
+    run_step(c); /* arms the timer */
+    if (c->timer_at >= 0 && !c->timer) luaL_error(L, "out of memory");
+    return bt_wait_yield(L, w, (lua_KContext)c, run_done);
 }
 
 /* ---- lifetime ---- */
@@ -577,6 +693,10 @@ static const luaL_Reg harness_funcs[] = {{"new", harness_new},
 
 int luaopen_baton_harness(lua_State *L) {
     bt_new_class(L, HARNESS, h_methods, h_close);
+    luaL_newmetatable(L, HARNESS ".run");
+    lua_pushcfunction(L, run_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pop(L, 1);
     luaL_getmetatable(L, HARNESS);
     lua_pushcfunction(L, h_tostring);
     lua_setfield(L, -2, "__tostring");

@@ -43,7 +43,7 @@ typedef struct stream {
     int fd;
     char *buf;
     size_t len, cap, limit;
-    int truncated;
+    int truncated, eof; /* at eof the fd stays open (a loop may watch it) until the end */
 } stream;
 
 struct bt_proc {
@@ -302,8 +302,8 @@ fail:
 
 int bt_proc_fds(const bt_proc *p, int fds[3]) {
     int n = 0;
-    if (p->out.fd >= 0) fds[n++] = p->out.fd;
-    if (p->err.fd >= 0) fds[n++] = p->err.fd;
+    if (!p->out.eof) fds[n++] = p->out.fd;
+    if (!p->err.eof) fds[n++] = p->err.fd;
     if (!p->reaped) fds[n++] = p->pidfd;
     return n;
 }
@@ -317,8 +317,7 @@ static void drain(stream *st) {
         if (n < 0 && errno == EINTR) continue;
         if (n < 0 && errno == EAGAIN) return;
         if (n <= 0) {
-            close(st->fd);
-            st->fd = -1;
+            st->eof = 1;
             return;
         }
         size_t keep = st->len < st->limit ? st->limit - st->len : 0;
@@ -363,9 +362,9 @@ static void reap(bt_proc *p) {
 }
 
 void bt_proc_on_fd(bt_proc *p, int fd) {
-    if (fd == p->out.fd) drain(&p->out);
-    else if (fd == p->err.fd) drain(&p->err);
-    else if (fd == p->pidfd) reap(p);
+    if (fd == p->out.fd && !p->out.eof) drain(&p->out);
+    else if (fd == p->err.fd && !p->err.eof) drain(&p->err);
+    else if (fd == p->pidfd && !p->reaped) reap(p);
 }
 
 double bt_proc_deadline(const bt_proc *p) {
@@ -377,9 +376,10 @@ void bt_proc_on_time(bt_proc *p) {
     double now = bt_mono();
     if (p->reaped) {
         if (now >= p->exited_at + DRAIN_SECONDS) { /* a leftover holds the pipes: stop reading */
-            drain(&p->out), drain(&p->err);
-            if (p->out.fd >= 0) close(p->out.fd), p->out.fd = -1, p->out.truncated = 1;
-            if (p->err.fd >= 0) close(p->err.fd), p->err.fd = -1, p->err.truncated = 1;
+            if (!p->out.eof) drain(&p->out);
+            if (!p->err.eof) drain(&p->err);
+            if (!p->out.eof) p->out.eof = p->out.truncated = 1;
+            if (!p->err.eof) p->err.eof = p->err.truncated = 1;
         }
         return;
     }
@@ -393,7 +393,7 @@ void bt_proc_on_time(bt_proc *p) {
     }
 }
 
-int bt_proc_done(const bt_proc *p) { return p->reaped && p->out.fd < 0 && p->err.fd < 0; }
+int bt_proc_done(const bt_proc *p) { return p->reaped && p->out.eof && p->err.eof; }
 
 static void take(stream *st, char **buf, size_t *len, int *trunc) {
     *buf = st->buf ? st->buf : calloc(1, 1);

@@ -54,7 +54,9 @@ void bt_run_result_free(bt_run_result *r);
 typedef struct bt_proc bt_proc;
 
 bt_proc *bt_proc_start(const bt_run_opts *o, bt_herr *e);
-int bt_proc_fds(const bt_proc *p, int fds[3]); /* returns how many are open (-1 = closed) */
+/* The fds still worth watching (pipes not at EOF, the pidfd until reaped);
+ * returns how many. All stay open until finish/abort. */
+int bt_proc_fds(const bt_proc *p, int fds[3]);
 void bt_proc_on_fd(bt_proc *p, int fd);
 double bt_proc_deadline(const bt_proc *p); /* monotonic seconds; < 0 when none */
 void bt_proc_on_time(bt_proc *p);
