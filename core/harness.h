@@ -11,6 +11,7 @@
 typedef struct bt_herr {
     char code[16];  /* "denied", "too_large", "ENOENT", ... */
     char msg[600];
+    int err; /* the errno behind it, when there is one */
 } bt_herr;
 
 /* Sets e (if not NULL) and returns -1. */
@@ -55,7 +56,7 @@ int bt_policy_path(const bt_policy *p, const char *rel, int write, bt_herr *e);
 /* The program policy: checks argv (NULL-terminated, argc >= 1) and writes the
  * executable's absolute path (found on BT_SAFE_PATH) into exe. */
 #define BT_SAFE_PATH "/usr/local/bin:/usr/bin:/bin"
-int bt_policy_argv(const bt_policy *p, char *const argv[], char *exe, size_t cap, bt_herr *e);
+int bt_policy_argv(const bt_policy *p, const char *const argv[], char *exe, size_t cap, bt_herr *e);
 
 /* A workspace: its real path and an O_PATH descriptor of it. */
 typedef struct bt_ws {

@@ -39,6 +39,7 @@ void bt_ws_close(bt_ws *w) {
 }
 
 static int errno_fail(bt_herr *e, const char *rel, int err) {
+    if (e) e->err = err;
     if (err == EXDEV)
         return bt_herr_set(e, "denied", "denied: %s leads outside the workspace", rel);
     if (err == ELOOP)
@@ -113,31 +114,40 @@ int bt_ws_read(const bt_ws *w, const char *rel, size_t cap, char **data, size_t 
 
 /* Splits rel into its parent (opened without following links, creating
  * missing directories when mkparents) and its last component. */
-static int open_parent(const bt_ws *w, const char *rel, int mkparents, const char **base,
-                       bt_herr *e) {
+static int open_parent_dir(const bt_ws *w, const char *rel, int mkparents, const char **base,
+                           bt_herr *e) {
     char dir[PATH_MAX];
     const char *slash = strrchr(rel, '/');
     *base = slash ? slash + 1 : rel;
     if (!slash) return bt_ws_openat(w, ".", O_PATH | O_DIRECTORY, 0, 0, e);
     snprintf(dir, sizeof dir, "%.*s", (int)(slash - rel), rel);
-    int fd = bt_ws_openat(w, dir, O_PATH | O_DIRECTORY, 0, 0, NULL);
-    if (fd >= 0 || !mkparents) return fd >= 0 ? fd : bt_ws_openat(w, dir, O_PATH | O_DIRECTORY, 0, 0, e);
+    int fd = bt_ws_openat(w, dir, O_PATH | O_DIRECTORY, 0, 0, e);
+    if (fd >= 0 || !mkparents || e->err != ENOENT) return fd;
     for (char *p = dir;; p++) { /* mkdir -p, one component at a time */
         if (*p != '/' && *p != '\0') continue;
         char c = *p;
         *p = '\0';
-        int pfd;
         const char *b;
-        if ((pfd = open_parent(w, dir, 0, &b, e)) < 0) return -1;
-        if (mkdirat(pfd, b, 0755) != 0 && errno != EEXIST) {
-            close(pfd);
-            return errno_fail(e, dir, errno);
-        }
+        int pfd = open_parent_dir(w, dir, 0, &b, e);
+        if (pfd < 0) return -1;
+        int rc = mkdirat(pfd, b, 0755) != 0 && errno != EEXIST ? errno : 0;
         close(pfd);
+        if (rc) return errno_fail(e, dir, rc);
         *p = c;
         if (c == '\0') break;
     }
     return bt_ws_openat(w, dir, O_PATH | O_DIRECTORY, 0, 0, e);
+}
+
+/* Splits rel into its parent (opened without following links, creating
+ * missing directories when mkparents) and its last component; errors name
+ * the whole of rel. */
+static int open_parent(const bt_ws *w, const char *rel, int mkparents, const char **base,
+                       bt_herr *e) {
+    bt_herr inner = {0};
+    int fd = open_parent_dir(w, rel, mkparents, base, &inner);
+    if (fd < 0) return inner.err ? errno_fail(e, rel, inner.err) : (*e = inner, -1);
+    return fd;
 }
 
 int bt_ws_write(const bt_ws *w, const char *rel, const char *data, size_t len, bt_herr *e) {

@@ -515,7 +515,7 @@ static int h_run(lua_State *L) {
                  i ? " " : "", argv[i]);
     char exe[4096];
     bt_herr e;
-    if (bt_policy_argv(&h->pol, (char *const *)argv, exe, sizeof exe, &e) != 0)
+    if (bt_policy_argv(&h->pol, argv, exe, sizeof exe, &e) != 0)
         return deny(L, h, "run", c->target, &e);
     c->loop = bt_loop_of(L);
     if (!(c->p = start(h, exe, argv, timeout, &e))) return deny(L, h, "run", c->target, &e);
@@ -532,9 +532,8 @@ static int h_run(lua_State *L) {
 
 /* ---- lifetime ---- */
 
-static int h_close(lua_State *L) {
-    harness *h = luaL_checkudata(L, 1, HARNESS);
-    if (!h->open) return 0;
+static void release(lua_State *L, harness *h) {
+    if (!h->open) return;
     h->open = 0;
     bt_ws_close(&h->ws);
     bt_policy_free(&h->pol);
@@ -542,6 +541,10 @@ static int h_close(lua_State *L) {
     h->audit_ref = LUA_NOREF;
     if (h->tmpdir[0]) nftw(h->tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     h->tmpdir[0] = '\0';
+}
+
+static int h_close(lua_State *L) {
+    release(L, luaL_checkudata(L, 1, HARNESS));
     return 0;
 }
 
@@ -575,7 +578,7 @@ static int harness_new(lua_State *L) {
     snprintf(h->agent, sizeof h->agent, "%s", agent);
     bt_herr e;
     if (bt_ws_open(&h->ws, ws, &e) != 0) {
-        h_close(L);
+        release(L, h);
         return bt_fail(L, e.code, "%s", e.msg);
     }
     if (lua_isfunction(L, 2)) {

@@ -170,7 +170,7 @@ static const escape_rule ESCAPES[] = {
     {NULL, {NULL}, NULL}};
 
 /* Returns the offending argument of argv (escape hatch), or NULL. */
-static const char *find_escape(char *const argv[]) {
+static const char *find_escape(const char *const argv[]) {
     const char *prog = argv[0];
     for (const escape_rule *r = ESCAPES; r->prog; r++) {
         if (strcmp(r->prog, prog) != 0 &&
@@ -197,7 +197,7 @@ static int resolve_exe(const char *name, char *exe, size_t cap) {
     return -1;
 }
 
-static int args_match(const bt_cmd_rule *r, char *const argv[]) {
+static int args_match(const bt_cmd_rule *r, const char *const argv[]) {
     if (!r->args) return 1;
     char joined[8192];
     size_t n = 0;
@@ -212,7 +212,7 @@ static int args_match(const bt_cmd_rule *r, char *const argv[]) {
     return 0;
 }
 
-int bt_policy_argv(const bt_policy *p, char *const argv[], char *exe, size_t cap, bt_herr *e) {
+int bt_policy_argv(const bt_policy *p, const char *const argv[], char *exe, size_t cap, bt_herr *e) {
     const char *name = argv[0];
     if (*name == '\0' || strchr(name, '/'))
         return bt_herr_set(e, "denied", "denied: program '%s' must be a bare name found on "

@@ -34,7 +34,7 @@ static int load(const bt_store *s, const char *ref, char **text, bt_manifest *m,
     size_t len;
     char got[65];
     if (bt_store_get(s, ref, text, &len, NULL) != 0)
-        return bt_herr_set(e, "ENOENT", "ENOENT: no snapshot %s in %s", ref, s->dir);
+        return bt_herr_set(e, "ENOENT", "ENOENT: no such snapshot %s in %s", ref, s->dir);
     bt_sha256_hex(*text, len, got);
     if (strcmp(got, ref) != 0 || bt_manifest_parse(*text, m) != 0)
         return bt_herr_set(e, "EIO", "EIO: snapshot %.12s is corrupt", ref);
