@@ -250,7 +250,7 @@ static void walk_dir(walk *k, int dfd, const char *prefix) {
         }
         if ((names[n] = strdup(nm)) != NULL) n++;
     }
-    qsort(names, n, sizeof *names, name_cmp);
+    if (n) qsort(names, n, sizeof *names, name_cmp);
     for (size_t i = 0; i < n; i++) {
         char rel[PATH_MAX];
         struct stat st;
