@@ -27,6 +27,8 @@ typedef struct harness {
     char agent[64];
     char tmpdir[64]; /* private HOME/TMPDIR of its commands, made on first run */
     int open;
+    int ruleset;               /* cached Landlock ruleset, -1 when none */
+    struct timespec ruleset_at; /* the root's ctime it was built for */
 } harness;
 
 static harness *check_h(lua_State *L) {
@@ -364,22 +366,42 @@ static void summarize(char *sum, size_t cap, const bt_run_result *r) {
     else snprintf(sum, cap, "exit %d after %.2fs", r->code, r->duration);
 }
 
+/* The Landlock ruleset grants write per top-level entry, so it is rebuilt
+ * only when the root's ctime says entries came or went. */
+static int ruleset_for(harness *h, bt_run_opts *o, bt_herr *e) {
+    struct stat st;
+    if (fstat(h->ws.fd, &st) != 0) return bt_herr_set(e, "EIO", "EIO: workspace: %s", strerror(errno));
+    if (h->ruleset >= 0 && st.st_ctim.tv_sec == h->ruleset_at.tv_sec &&
+        st.st_ctim.tv_nsec == h->ruleset_at.tv_nsec)
+        return o->ruleset = h->ruleset, 0;
+    if (h->ruleset >= 0) close(h->ruleset);
+    h->ruleset = -1;
+    char **roots = NULL;
+    o->nwrite_roots = bt_sandbox_write_roots(&h->ws, &h->pol, &roots);
+    o->write_roots = roots;
+    int rs = bt_sandbox_ruleset(o);
+    bt_sandbox_roots_free(roots, o->nwrite_roots);
+    o->write_roots = NULL, o->nwrite_roots = 0;
+    if (rs == -2) return bt_herr_set(e, "sandbox", "sandbox: cannot build the Landlock ruleset: %s", strerror(errno));
+    h->ruleset = o->ruleset = rs;
+    h->ruleset_at = st.st_ctim;
+    return 0;
+}
+
 /* Starts the child; everything it needed was copied or is Lua-owned. */
 static bt_proc *start(harness *h, const char *exe, const char **argv, double timeout, bt_herr *e) {
     if (ensure_tmpdir(h, e) != 0) return NULL;
-    char **env = bt_sandbox_env(h->pol.env_pass, h->pol.nenv_pass, h->tmpdir);
-    char **roots = NULL;
-    int nroots = bt_sandbox_write_roots(&h->ws, &h->pol, &roots);
-    bt_run_opts o = {.exe = exe, .argv = (char *const *)argv, .envp = env, .cwd = h->ws.root,
-                     .write_roots = roots, .nwrite_roots = nroots, .tmpdir = h->tmpdir,
-                     .network = h->pol.network, .timeout = timeout,
+    bt_run_opts o = {.exe = exe, .argv = (char *const *)argv, .cwd = h->ws.root,
+                     .tmpdir = h->tmpdir, .network = h->pol.network, .timeout = timeout,
                      .output_cap = h->pol.output_cap, .memory_mb = h->pol.memory_mb,
                      .cpu_seconds = h->pol.cpu_seconds, .max_procs = h->pol.max_procs,
-                     .file_mb = h->pol.file_mb};
+                     .file_mb = h->pol.file_mb, .ruleset = -1};
+    if (ruleset_for(h, &o, e) != 0) return NULL;
+    char **env = bt_sandbox_env(h->pol.env_pass, h->pol.nenv_pass, h->tmpdir);
+    o.envp = env;
     bt_proc *p = env ? bt_proc_start(&o, e) : NULL;
     if (!env) bt_herr_set(e, "ENOMEM", "out of memory");
     bt_sandbox_env_free(env);
-    bt_sandbox_roots_free(roots, nroots);
     return p;
 }
 
@@ -538,6 +560,8 @@ static void release(lua_State *L, harness *h) {
     bt_ws_close(&h->ws);
     bt_policy_free(&h->pol);
     luaL_unref(L, LUA_REGISTRYINDEX, h->audit_ref);
+    if (h->ruleset >= 0) close(h->ruleset);
+    h->ruleset = -1;
     h->audit_ref = LUA_NOREF;
     if (h->tmpdir[0]) nftw(h->tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     h->tmpdir[0] = '\0';
@@ -570,6 +594,7 @@ static int harness_new(lua_State *L) {
     harness *h = lua_newuserdatauv(L, sizeof *h, 0);
     memset(h, 0, sizeof *h);
     h->ws.fd = -1;
+    h->ruleset = -1;
     h->audit_ref = LUA_NOREF;
     luaL_setmetatable(L, HARNESS);
     h->open = 1; /* from here __gc releases whatever was acquired */

@@ -80,10 +80,9 @@ static int ll_add(int rs, const char *path, uint64_t allowed) {
     return rc;
 }
 
-/* Builds the ruleset the child enforces: read and execute everywhere,
- * write beneath the roots, the private tmp and /dev/null; never mknod.
- * Returns its fd, -1 when Landlock is missing, -2 on failure. */
-static int ll_ruleset(const bt_run_opts *o, int abi, int netns) {
+int bt_sandbox_ruleset(const bt_run_opts *o) {
+    const bt_probe *pr = bt_sandbox_probe();
+    int abi = pr->landlock_abi, netns = pr->netns;
     if (abi <= 0) return -1;
     uint64_t all = fs_rights(abi);
     uint64_t rd = LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR |
@@ -137,7 +136,8 @@ static void exec_command(const spawn *s) {
     setsid();
     if (dup2(s->devnull, 0) < 0 || dup2(s->outw, 1) < 0 || dup2(s->errw, 2) < 0) _exit(126);
     prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-    for (int cap = 0; cap < 64; cap++) prctl(PR_CAPBSET_DROP, cap, 0, 0, 0);
+    for (int cap = 0; cap < 64; cap++) /* EINVAL past the last capability */
+        if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno == EINVAL) break;
     if (s->ruleset >= 0 && syscall(SYS_landlock_restrict_self, s->ruleset, 0) != 0) {
         say("baton: cannot enter the Landlock sandbox: ", strerror(errno));
         _exit(126);
@@ -167,8 +167,8 @@ static void init_main(const spawn *s) {
     if (cmd == 0) exec_command(s);
     struct sigaction sa = {.sa_handler = init_on_term};
     sigaction(SIGTERM, &sa, NULL);
-    for (int fd = 0; fd < 1024; fd++)
-        if (fd != s->statusw) close(fd);
+    if (s->statusw > 0) syscall(SYS_close_range, 0U, (unsigned)s->statusw - 1, 0U);
+    syscall(SYS_close_range, (unsigned)s->statusw + 1, ~0U, 0U);
     if (cmd < 0) _exit(126);
     for (;;) {
         int st;
@@ -244,7 +244,7 @@ static pid_t start_child(spawn *s, int flags, int *pidfd) {
 }
 
 static void close_spawn(spawn *s) {
-    int *fds[] = {&s->devnull, &s->outw, &s->errw, &s->statusw, &s->ruleset, &s->cgfd};
+    int *fds[] = {&s->devnull, &s->outw, &s->errw, &s->statusw, &s->cgfd}; /* not the ruleset */
     for (size_t i = 0; i < sizeof fds / sizeof *fds; i++)
         if (*fds[i] >= 0) close(*fds[i]), *fds[i] = -1;
 }
@@ -253,7 +253,8 @@ bt_proc *bt_proc_start(const bt_run_opts *o, bt_herr *e) {
     bt_probe *pr = (bt_probe *)bt_sandbox_probe();
     bt_proc *p = calloc(1, sizeof *p);
     if (!p) return bt_herr_set(e, "ENOMEM", "out of memory"), NULL;
-    spawn s = {.o = o, .devnull = -1, .outw = -1, .errw = -1, .statusw = -1, .ruleset = -1, .cgfd = -1};
+    spawn s = {.o = o, .devnull = -1, .outw = -1, .errw = -1, .statusw = -1, .ruleset = o->ruleset,
+               .cgfd = -1};
     int po[2] = {-1, -1}, pe[2] = {-1, -1}, ps[2] = {-1, -1};
     p->out.fd = p->err.fd = p->statusfd = p->pidfd = -1;
     s.devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -266,9 +267,8 @@ bt_proc *bt_proc_start(const bt_run_opts *o, bt_herr *e) {
     p->statusfd = ps[0];
     s.outw = po[1], s.errw = pe[1], s.statusw = ps[1];
     po[1] = pe[1] = ps[1] = -1; /* now owned by s */
-    s.ruleset = ll_ruleset(o, pr->landlock_abi, pr->netns);
-    if (s.ruleset == -2) { /* Landlock exists but refused: never run unconfined silently */
-        bt_herr_set(e, "sandbox", "cannot build the Landlock ruleset: %s", strerror(errno));
+    if (pr->landlock_abi > 0 && o->ruleset < 0) { /* never run unconfined silently */
+        bt_herr_set(e, "sandbox", "sandbox: no Landlock ruleset (%s)", strerror(errno));
         goto fail;
     }
     s.cgfd = make_cgroup(p, o, pr);

@@ -33,7 +33,14 @@ typedef struct bt_run_opts {
     double timeout;
     size_t output_cap;
     long memory_mb, cpu_seconds, max_procs, file_mb;
+    int ruleset; /* from bt_sandbox_ruleset (the caller keeps and closes it), -1 without Landlock */
 } bt_run_opts;
+
+/* Builds the Landlock ruleset for o (write_roots, tmpdir, network): read and
+ * execute everywhere, write beneath the roots, tmpdir and /dev/null, never
+ * mknod; with ABI >= 6 signals and abstract sockets stay inside. Reusable
+ * for many children. Returns its fd, -1 without Landlock, -2 on failure. */
+int bt_sandbox_ruleset(const bt_run_opts *o);
 
 typedef struct bt_run_result {
     int code;       /* exit code, or -1 when killed by a signal */
