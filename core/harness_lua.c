@@ -5,7 +5,6 @@
  * denied, to the on_audit function. A denial is an ordinary result:
  * nil, "denied: ...", "denied". Snapshots live in core/snapshot.c. */
 #include <errno.h>
-#include <ftw.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,14 +20,10 @@
 #define HARNESS "baton.harness"
 
 typedef struct harness {
-    bt_ws ws;
-    bt_policy pol;
-    int audit_ref; /* LUA_NOREF when no on_audit */
+    bt_harness core; /* workspace, policy, commands' temp folder and ruleset */
+    int audit_ref;   /* LUA_NOREF when no on_audit */
     char agent[64];
-    char tmpdir[64]; /* private HOME/TMPDIR of its commands, made on first run */
     int open;
-    int ruleset;               /* cached Landlock ruleset, -1 when none */
-    struct timespec ruleset_at; /* the root's ctime it was built for */
 } harness;
 
 static harness *check_h(lua_State *L) {
@@ -164,7 +159,7 @@ static int guard(lua_State *L, harness *h, const char *action, int write, char *
     const char *path = luaL_checkstring(L, 2);
     bt_herr e;
     if (strlen(path) != lua_rawlen(L, 2)) return bt_fail(L, "EINVAL", "invalid path: it holds a NUL byte");
-    if (bt_path_normalize(path, rel, cap, &e) != 0 || bt_policy_path(&h->pol, rel, write, &e) != 0)
+    if (bt_path_normalize(path, rel, cap, &e) != 0 || bt_policy_path(&h->core.pol, rel, write, &e) != 0)
         return deny(L, h, action, path, &e);
     return 0;
 }
@@ -178,9 +173,9 @@ static int h_read(lua_State *L) {
     bt_herr e;
     char *data;
     size_t len;
-    if (bt_ws_read(&h->ws, rel, h->pol.max_read, &data, &len, real, sizeof real, &e) != 0)
+    if (bt_ws_read(&h->core.ws, rel, h->core.pol.max_read, &data, &len, real, sizeof real, &e) != 0)
         return deny(L, h, "read", rel, &e);
-    if (strcmp(real, rel) != 0 && bt_policy_path(&h->pol, real, 0, &e) != 0) {
+    if (strcmp(real, rel) != 0 && bt_policy_path(&h->core.pol, real, 0, &e) != 0) {
         free(data); /* a link inside the workspace to a path the policy hides */
         return deny(L, h, "read", rel, &e);
     }
@@ -199,12 +194,12 @@ static int h_write(lua_State *L) {
     luaL_checklstring(L, 3, &len);
     if (guard(L, h, "write", 1, rel, sizeof rel)) return 3;
     bt_herr e;
-    if (len > h->pol.max_write) {
+    if (len > h->core.pol.max_write) {
         bt_herr_set(&e, "too_large", "too_large: %zu bytes for %s, over the write cap of %zu bytes",
-                    len, rel, h->pol.max_write);
+                    len, rel, h->core.pol.max_write);
         return deny(L, h, "write", rel, &e);
     }
-    if (bt_ws_write(&h->ws, rel, lua_tostring(L, 3), len, &e) != 0) return deny(L, h, "write", rel, &e);
+    if (bt_ws_write(&h->core.ws, rel, lua_tostring(L, 3), len, &e) != 0) return deny(L, h, "write", rel, &e);
     char sum[64];
     snprintf(sum, sizeof sum, "%zu bytes", len);
     audit(L, h, "write", rel, 1, sum);
@@ -217,7 +212,7 @@ static int h_mkdir(lua_State *L) {
     char rel[4096];
     if (guard(L, h, "mkdir", 1, rel, sizeof rel)) return 3;
     bt_herr e;
-    if (bt_ws_mkdir(&h->ws, rel, &e) != 0) return deny(L, h, "mkdir", rel, &e);
+    if (bt_ws_mkdir(&h->core.ws, rel, &e) != 0) return deny(L, h, "mkdir", rel, &e);
     audit(L, h, "mkdir", rel, 1, "created");
     lua_pushboolean(L, 1);
     return 1;
@@ -228,7 +223,7 @@ static int h_delete(lua_State *L) {
     char rel[4096];
     if (guard(L, h, "delete", 1, rel, sizeof rel)) return 3;
     bt_herr e;
-    if (bt_ws_delete(&h->ws, rel, &e) != 0) return deny(L, h, "delete", rel, &e);
+    if (bt_ws_delete(&h->core.ws, rel, &e) != 0) return deny(L, h, "delete", rel, &e);
     audit(L, h, "delete", rel, 1, "deleted");
     lua_pushboolean(L, 1);
     return 1;
@@ -244,7 +239,7 @@ static int h_stat(lua_State *L) {
     if (guard(L, h, "stat", 0, rel, sizeof rel)) return 3;
     bt_herr e;
     struct stat st;
-    if (bt_ws_stat(&h->ws, rel, &st, &e) != 0) return deny(L, h, "stat", rel, &e);
+    if (bt_ws_stat(&h->core.ws, rel, &st, &e) != 0) return deny(L, h, "stat", rel, &e);
     audit(L, h, "stat", rel, 1, type_name(st.st_mode));
     lua_createtable(L, 0, 4);
     lua_pushstring(L, type_name(st.st_mode));
@@ -286,8 +281,8 @@ static int h_list(lua_State *L) {
         return deny(L, h, "list", glob, &e);
     }
     lua_newtable(L);
-    lister k = {L, &h->pol, glob, 0};
-    if (bt_ws_walk(&h->ws, LIST_MAX, list_one, &k, &e) < 0) return deny(L, h, "list", glob, &e);
+    lister k = {L, &h->core.pol, glob, 0};
+    if (bt_ws_walk(&h->core.ws, LIST_MAX, list_one, &k, &e) < 0) return deny(L, h, "list", glob, &e);
     char sum[64];
     snprintf(sum, sizeof sum, "%d entries", k.n);
     audit(L, h, "list", glob, 1, sum);
@@ -295,20 +290,6 @@ static int h_list(lua_State *L) {
 }
 
 /* ---- commands ---- */
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f) {
-    (void)st, (void)flag, (void)f;
-    remove(path);
-    return 0;
-}
-
-static int ensure_tmpdir(harness *h, bt_herr *e) {
-    if (h->tmpdir[0]) return 0;
-    snprintf(h->tmpdir, sizeof h->tmpdir, "/tmp/baton-run-XXXXXX");
-    if (mkdtemp(h->tmpdir)) return 0;
-    h->tmpdir[0] = '\0';
-    return bt_herr_set(e, "EIO", "cannot create the command's private temp folder: %s", strerror(errno));
-}
 
 /* argv at index 2 -> NULL-terminated array of Lua-owned strings (the
  * table stays on the stack while it is used). Raises on a bad argv. */
@@ -358,51 +339,6 @@ static void push_result(lua_State *L, const bt_run_result *r, size_t cap) {
     lua_setfield(L, -2, "truncated");
     lua_pushnumber(L, r->duration);
     lua_setfield(L, -2, "duration");
-}
-
-static void summarize(char *sum, size_t cap, const bt_run_result *r) {
-    if (r->timed_out) snprintf(sum, cap, "timed out after %.2fs", r->duration);
-    else if (r->signal) snprintf(sum, cap, "killed by signal %d after %.2fs", r->signal, r->duration);
-    else snprintf(sum, cap, "exit %d after %.2fs", r->code, r->duration);
-}
-
-/* The Landlock ruleset grants write per top-level entry, so it is rebuilt
- * only when the root's ctime says entries came or went. */
-static int ruleset_for(harness *h, bt_run_opts *o, bt_herr *e) {
-    struct stat st;
-    if (fstat(h->ws.fd, &st) != 0) return bt_herr_set(e, "EIO", "EIO: workspace: %s", strerror(errno));
-    if (h->ruleset >= 0 && st.st_ctim.tv_sec == h->ruleset_at.tv_sec &&
-        st.st_ctim.tv_nsec == h->ruleset_at.tv_nsec)
-        return o->ruleset = h->ruleset, 0;
-    if (h->ruleset >= 0) close(h->ruleset);
-    h->ruleset = -1;
-    char **roots = NULL;
-    o->nwrite_roots = bt_sandbox_write_roots(&h->ws, &h->pol, &roots);
-    o->write_roots = roots;
-    int rs = bt_sandbox_ruleset(o);
-    bt_sandbox_roots_free(roots, o->nwrite_roots);
-    o->write_roots = NULL, o->nwrite_roots = 0;
-    if (rs == -2) return bt_herr_set(e, "sandbox", "sandbox: cannot build the Landlock ruleset: %s", strerror(errno));
-    h->ruleset = o->ruleset = rs;
-    h->ruleset_at = st.st_ctim;
-    return 0;
-}
-
-/* Starts the child; everything it needed was copied or is Lua-owned. */
-static bt_proc *start(harness *h, const char *exe, const char **argv, double timeout, bt_herr *e) {
-    if (ensure_tmpdir(h, e) != 0) return NULL;
-    bt_run_opts o = {.exe = exe, .argv = (char *const *)argv, .cwd = h->ws.root,
-                     .tmpdir = h->tmpdir, .network = h->pol.network, .timeout = timeout,
-                     .output_cap = h->pol.output_cap, .memory_mb = h->pol.memory_mb,
-                     .cpu_seconds = h->pol.cpu_seconds, .max_procs = h->pol.max_procs,
-                     .file_mb = h->pol.file_mb, .ruleset = -1};
-    if (ruleset_for(h, &o, e) != 0) return NULL;
-    char **env = bt_sandbox_env(h->pol.env_pass, h->pol.nenv_pass, h->tmpdir);
-    o.envp = env;
-    bt_proc *p = env ? bt_proc_start(&o, e) : NULL;
-    if (!env) bt_herr_set(e, "ENOMEM", "out of memory");
-    bt_sandbox_env_free(env);
-    return p;
 }
 
 /* A running command: a userdata anchored on the caller's stack while it
@@ -504,7 +440,7 @@ static int run_done(lua_State *L, int status, lua_KContext ctx) {
     (void)status;
     harness *h = lua_touserdata(L, 1);
     char sum[128];
-    summarize(sum, sizeof sum, &c->r);
+    bt_run_summary(&c->r, sum, sizeof sum);
     push_result(L, &c->r, c->cap);
     bt_run_result_free(&c->r);
     if (h->open) audit(L, h, "run", c->target, 1, sum);
@@ -519,28 +455,26 @@ static int h_run(lua_State *L) {
     lua_settop(L, 3); /* argv, opts; the argv copy goes above them */
     int argc;
     const char **argv = check_argv(L, &argc);
-    double timeout = h->pol.timeout;
+    double timeout = h->core.pol.timeout;
     if (!lua_isnoneornil(L, 3)) {
         luaL_checktype(L, 3, LUA_TTABLE);
         timeout = bt_opt_num_field(L, 3, "timeout", timeout);
         luaL_argcheck(L, timeout > 0, 3, "timeout must be positive");
-        if (timeout > h->pol.timeout) timeout = h->pol.timeout; /* the policy's is a ceiling */
+        if (timeout > h->core.pol.timeout) timeout = h->core.pol.timeout; /* the policy's is a ceiling */
     }
     runctx *c = lua_newuserdatauv(L, sizeof *c, 0);
     memset(c, 0, sizeof *c);
     c->watched[0] = c->watched[1] = c->watched[2] = -1;
     c->timer_at = -1;
-    c->cap = h->pol.output_cap;
+    c->cap = h->core.pol.output_cap;
     luaL_setmetatable(L, HARNESS ".run");
-    for (int i = 0; i < argc && strlen(c->target) < sizeof c->target - 2; i++)
-        snprintf(c->target + strlen(c->target), sizeof c->target - strlen(c->target), "%s%s",
-                 i ? " " : "", argv[i]);
+    bt_argv_join(argv, c->target, sizeof c->target);
     char exe[4096];
     bt_herr e;
-    if (bt_policy_argv(&h->pol, argv, exe, sizeof exe, &e) != 0)
+    if (bt_policy_argv(&h->core.pol, argv, exe, sizeof exe, &e) != 0)
         return deny(L, h, "run", c->target, &e);
     c->loop = bt_loop_of(L);
-    if (!(c->p = start(h, exe, argv, timeout, &e))) return deny(L, h, "run", c->target, &e);
+    if (!(c->p = bt_harness_start(&h->core, exe, argv, timeout, &e))) return deny(L, h, "run", c->target, &e);
     int fds[3], n = bt_proc_fds(c->p, fds);
     for (int i = 0; i < n; i++) {
         if (bt_loop_io(c->loop, fds[i], POLLIN, run_io, c) != 0) luaL_error(L, "out of memory");
@@ -557,14 +491,9 @@ static int h_run(lua_State *L) {
 static void release(lua_State *L, harness *h) {
     if (!h->open) return;
     h->open = 0;
-    bt_ws_close(&h->ws);
-    bt_policy_free(&h->pol);
+    bt_harness_release(&h->core);
     luaL_unref(L, LUA_REGISTRYINDEX, h->audit_ref);
-    if (h->ruleset >= 0) close(h->ruleset);
-    h->ruleset = -1;
     h->audit_ref = LUA_NOREF;
-    if (h->tmpdir[0]) nftw(h->tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    h->tmpdir[0] = '\0';
 }
 
 static int h_close(lua_State *L) {
@@ -574,7 +503,7 @@ static int h_close(lua_State *L) {
 
 static int h_tostring(lua_State *L) {
     harness *h = luaL_checkudata(L, 1, HARNESS);
-    if (h->open) lua_pushfstring(L, "harness (%s, %s)", h->agent, h->ws.root);
+    if (h->open) lua_pushfstring(L, "harness (%s, %s)", h->agent, h->core.ws.root);
     else lua_pushliteral(L, "harness (closed)");
     return 1;
 }
@@ -593,16 +522,16 @@ static int harness_new(lua_State *L) {
     /* stack: opts, on_audit, policy */
     harness *h = lua_newuserdatauv(L, sizeof *h, 0);
     memset(h, 0, sizeof *h);
-    h->ws.fd = -1;
-    h->ruleset = -1;
+    h->core.ws.fd = -1;
+    h->core.ruleset = -1;
     h->audit_ref = LUA_NOREF;
     luaL_setmetatable(L, HARNESS);
     h->open = 1; /* from here __gc releases whatever was acquired */
-    bt_policy_defaults(&h->pol);
-    read_policy(L, 3, &h->pol);
+    bt_policy_defaults(&h->core.pol);
+    read_policy(L, 3, &h->core.pol);
     snprintf(h->agent, sizeof h->agent, "%s", agent);
     bt_herr e;
-    if (bt_ws_open(&h->ws, ws, &e) != 0) {
+    if (bt_ws_open(&h->core.ws, ws, &e) != 0) {
         release(L, h);
         return bt_fail(L, e.code, "%s", e.msg);
     }

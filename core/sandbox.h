@@ -8,6 +8,7 @@
 #ifndef BATON_SANDBOX_H
 #define BATON_SANDBOX_H
 #include <stddef.h>
+#include <time.h>
 
 #include "harness.h"
 
@@ -87,5 +88,23 @@ int bt_sandbox_write_roots(const bt_ws *w, const bt_policy *p, char ***roots);
 void bt_sandbox_roots_free(char **roots, int n);
 
 double bt_mono(void);
+
+
+/* One agent's runner state (core/harness_cmd.c). Zero it, set ws.fd and
+ * ruleset to -1, then fill ws and pol; bt_harness_release frees all. */
+typedef struct bt_harness {
+    bt_ws ws;
+    bt_policy pol;
+    char tmpdir[64];            /* private HOME/TMPDIR, made on the first command */
+    int ruleset;                /* cached Landlock ruleset, -1 when none */
+    struct timespec ruleset_at; /* the root's ctime it was built for */
+} bt_harness;
+
+void bt_harness_release(bt_harness *h);
+/* Starts an argv the policy already allowed (exe from bt_policy_argv). */
+bt_proc *bt_harness_start(bt_harness *h, const char *exe, const char *const *argv, double timeout,
+                          bt_herr *e);
+void bt_run_summary(const bt_run_result *r, char *sum, size_t cap);
+void bt_argv_join(const char *const *argv, char *buf, size_t cap);
 
 #endif
