@@ -58,6 +58,11 @@ int bt_policy_path(const bt_policy *p, const char *rel, int write, bt_herr *e);
 #define BT_SAFE_PATH "/usr/local/bin:/usr/bin:/bin"
 int bt_policy_argv(const bt_policy *p, const char *const argv[], char *exe, size_t cap, bt_herr *e);
 
+/* True when the comma-separated BATON_SANDBOX_DISABLE names mechanism
+ * ("landlock", "netns", "pidns", "cgroup", "openat2"): a switch for tests of
+ * the fallbacks and for hosts where a mechanism misbehaves. doctor says so. */
+int bt_disabled(const char *mechanism);
+
 /* A workspace: its real path and an O_PATH descriptor of it. */
 typedef struct bt_ws {
     char *root;

@@ -53,7 +53,37 @@ static int errno_fail(bt_herr *e, const char *rel, int err) {
     return bt_herr_set(e, "EIO", "EIO: %s: %s", rel, strerror(err));
 }
 
+/* Without openat2 (Linux < 5.6): walk rel one component at a time with
+ * O_NOFOLLOW, refusing every link (stricter than RESOLVE_BENEATH, which
+ * allows links that stay inside). rel is normalized: no "..", not absolute. */
+static int walk_open(const bt_ws *w, const char *rel, int flags, int mode) {
+    char buf[PATH_MAX];
+    if (snprintf(buf, sizeof buf, "%s", rel) >= (int)sizeof buf) return errno = ENAMETOOLONG, -1;
+    int dfd = dup(w->fd);
+    char *p = buf, *slash;
+    while (dfd >= 0 && (slash = strchr(p, '/')) != NULL) {
+        *slash = '\0';
+        int next = openat(dfd, p, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        int err = errno;
+        close(dfd);
+        if (next < 0) return errno = err == ENOTDIR ? ELOOP : err, -1;
+        dfd = next;
+        p = slash + 1;
+    }
+    if (dfd < 0) return -1;
+    int fd = openat(dfd, p, flags | O_NOFOLLOW | O_CLOEXEC, mode);
+    int err = errno;
+    close(dfd);
+    return fd < 0 ? (errno = err, -1) : fd;
+}
+
 int bt_ws_openat(const bt_ws *w, const char *rel, int flags, int mode, int follow, bt_herr *e) {
+    static int no_openat2 = -1;
+    if (no_openat2 < 0) no_openat2 = bt_disabled("openat2");
+    if (no_openat2) {
+        int fd = walk_open(w, rel, flags, mode);
+        return fd < 0 ? errno_fail(e, rel, errno) : fd;
+    }
     struct open_how how = {.flags = (unsigned)(flags | O_CLOEXEC),
                            .mode = (flags & O_CREAT) ? (unsigned)mode : 0,
                            .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS |
@@ -61,6 +91,10 @@ int bt_ws_openat(const bt_ws *w, const char *rel, int flags, int mode, int follo
     int fd;
     do fd = (int)syscall(SYS_openat2, w->fd, rel, &how, sizeof how);
     while (fd < 0 && errno == EAGAIN);
+    if (fd < 0 && errno == ENOSYS) {
+        no_openat2 = 1;
+        return bt_ws_openat(w, rel, flags, mode, follow, e);
+    }
     if (fd < 0) return errno_fail(e, rel, errno);
     return fd;
 }

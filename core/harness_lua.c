@@ -556,6 +556,8 @@ static int harness_probe(lua_State *L) {
     lua_setfield(L, -2, "cgroup_pids");
     lua_pushstring(L, p->cgroup_base);
     lua_setfield(L, -2, "cgroup_base");
+    lua_pushboolean(L, p->openat2);
+    lua_setfield(L, -2, "openat2");
     lua_newtable(L);
     int n = 0;
     if (!p->landlock_abi)
@@ -570,6 +572,12 @@ static int harness_probe(lua_State *L) {
     if (!p->cgroup_pids)
         lua_pushliteral(L, "pids cgroup: process counts rely on RLIMIT_NPROC (does not bind root)"),
             lua_rawseti(L, -2, ++n);
+    if (!p->openat2)
+        lua_pushliteral(L, "openat2: file paths are walked per component; every link is refused"),
+            lua_rawseti(L, -2, ++n);
+    if (getenv("BATON_SANDBOX_DISABLE"))
+        lua_pushfstring(L, "(BATON_SANDBOX_DISABLE=%s turned some of these off)",
+                        getenv("BATON_SANDBOX_DISABLE")), lua_rawseti(L, -2, ++n);
     lua_setfield(L, -2, "missing");
     return 1;
 }

@@ -21,6 +21,16 @@ int bt_herr_set(bt_herr *e, const char *code, const char *fmt, ...) {
     return -1;
 }
 
+int bt_disabled(const char *mechanism) {
+    const char *v = getenv("BATON_SANDBOX_DISABLE");
+    size_t n = strlen(mechanism);
+    for (const char *p = v; p && *p; p += strcspn(p, ",") + (p[strcspn(p, ",")] == ',')) {
+        if (strncmp(p, mechanism, n) == 0 && (p[n] == ',' || p[n] == '\0')) return 1;
+        if (!strchr(p, ',')) break;
+    }
+    return 0;
+}
+
 void bt_policy_defaults(bt_policy *p) {
     memset(p, 0, sizeof *p);
     p->timeout = 60;

@@ -11,6 +11,7 @@
 #include <linux/landlock.h>
 #include <linux/sched.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -234,12 +235,32 @@ static void drop_cgroup(bt_proc *p) {
     p->cgroup[0] = '\0';
 }
 
+/* clone3 gives the child its namespaces and us a pidfd in one step. If the
+ * kernel refuses the namespaces, run without them (the probe said they
+ * work, so this is rare: a seccomp filter, a limit on namespaces); without
+ * clone3 (Linux < 5.3) fall back to fork, unshare and pidfd_open. */
 static pid_t start_child(spawn *s, int flags, int *pidfd) {
     struct clone_args ca = {.flags = (uint64_t)flags | CLONE_PIDFD,
                             .pidfd = (uint64_t)(uintptr_t)pidfd,
                             .exit_signal = SIGCHLD};
     pid_t pid = (pid_t)syscall(SYS_clone3, &ca, sizeof ca);
     if (pid == 0) child_main(s);
+    if (pid < 0 && flags && errno != ENOSYS && errno != EAGAIN && errno != ENOMEM) {
+        s->pidns = 0;
+        return start_child(s, 0, pidfd);
+    }
+    if (pid >= 0 || errno != ENOSYS) return pid;
+    s->pidns = 0;
+    pid = fork();
+    if (pid == 0) {
+        if (flags & CLONE_NEWNET) unshare(CLONE_NEWNET);
+        child_main(s);
+    }
+    if (pid > 0 && (*pidfd = (int)syscall(SYS_pidfd_open, pid, 0)) < 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        return -1;
+    }
     return pid;
 }
 

@@ -16,7 +16,7 @@ typedef struct bt_probe {
     int landlock_abi; /* 0: none */
     int netns, pidns; /* unshare works */
     int cgroup_pids;  /* a pids cgroup can be created under cgroup_base */
-    int clone3;       /* clone3 with CLONE_PIDFD works */
+    int openat2;      /* file operations resolve with openat2 (else a per-component walk) */
     char cgroup_base[256];
 } bt_probe;
 

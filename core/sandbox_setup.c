@@ -14,7 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <errno.h>
 #include <unistd.h>
 
 #include "sys.h"
@@ -52,11 +54,12 @@ const bt_probe *bt_sandbox_probe(void) {
     static int done;
     if (done) return &p;
     done = 1;
-    p.landlock_abi = bt_sys_landlock_abi();
-    p.netns = bt_sys_can_unshare(CLONE_NEWNET) == 1;
-    p.pidns = bt_sys_can_unshare(CLONE_NEWPID) == 1;
-    p.clone3 = 1; /* cleared by bt_proc_start if the kernel refuses it */
-    probe_cgroup(&p);
+    p.landlock_abi = bt_disabled("landlock") ? 0 : bt_sys_landlock_abi();
+    p.netns = !bt_disabled("netns") && bt_sys_can_unshare(CLONE_NEWNET) == 1;
+    p.pidns = !bt_disabled("pidns") && bt_sys_can_unshare(CLONE_NEWPID) == 1;
+    p.openat2 = !bt_disabled("openat2") &&
+                !(syscall(SYS_openat2, -1, "", NULL, 0) < 0 && errno == ENOSYS);
+    if (!bt_disabled("cgroup")) probe_cgroup(&p);
     return &p;
 }
 

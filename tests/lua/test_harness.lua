@@ -378,3 +378,38 @@ T.test("4.2 incremental snapshots read only changed files; errors", function()
   T.eq(T.read(ws .. "/src/a.txt"), "beta\n")
   T.eq(T.read(ws .. "/build.o"), "obj2", "ignored files are left alone")
 end)
+
+T.test("5.1 with every mechanism switched off the harness degrades, says so, still works", function()
+  local ws = workspace()
+  assert(os.execute("ln -s /etc " .. T.q(ws .. "/etc_link")))
+  T.write(ws .. "/../fallback.lua", [[
+    local harness = require "baton.harness"
+    local ws = ...
+    local p = harness.probe()
+    print(p.landlock_abi, p.netns, p.pidns, p.cgroup_pids, p.openat2)
+    for _, m in ipairs(p.missing) do print(m) end
+    local h = harness.new{ workspace = ws, policy = { shell = true, write = { "src/**" } } }
+    print(h:read("src/a.txt"), select(2, h:read("etc_link/passwd")), select(2, h:read("../x")))
+    print(h:write("src/sub/new", "n"), select(2, h:write("src/../.git/x", "n")))
+    local r = h:run({ "sh", "-c", "sleep 1000.125 & sleep 1000.375" }, { timeout = 1 })
+    print(r.timed_out, r.signal)
+    h:close()
+  ]])
+  local r = T.baton({ "exec", ws .. "/../fallback.lua", ws },
+    { env = { BATON_SANDBOX_DISABLE = "landlock,netns,pidns,cgroup,openat2" } })
+  T.eq(r.code, 0, r.err)
+  T.eq(r.out, table.concat({
+    "0\tfalse\tfalse\tfalse\tfalse",
+    "landlock: commands may write outside the workspace (policy checks only)",
+    "network namespace: commands keep the network (Landlock blocks TCP only where ABI >= 4)",
+    "pid namespace: a timeout kills the process group only",
+    "pids cgroup: process counts rely on RLIMIT_NPROC (does not bind root)",
+    "openat2: file paths are walked per component; every link is refused",
+    "(BATON_SANDBOX_DISABLE=landlock,netns,pidns,cgroup,openat2 turned some of these off)",
+    "alpha\n\tdenied: etc_link/passwd passes through a symbolic link\tdenied: ../x is outside the workspace\tdenied",
+    "true\tdenied: .git/x is protected (.baton/ and .git/ are never writable by an agent)\tdenied",
+    "true\t15", "" }, "\n"))
+  T.eq(running{ "sleep", "1000.125" }, 0, "the process group was killed")
+  local d = T.baton({ "doctor" }, { env = { BATON_SANDBOX_DISABLE = "landlock" } })
+  T.match(d.out, "sandbox     missing landlock: commands may write outside the workspace")
+end)
