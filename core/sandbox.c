@@ -189,7 +189,7 @@ static void child_main(const spawn *s) {
     limit(RLIMIT_AS, o->memory_mb * 1024 * 1024);
     limit(RLIMIT_CPU, o->cpu_seconds);
     limit(RLIMIT_FSIZE, o->file_mb * 1024 * 1024);
-    limit(RLIMIT_NPROC, o->max_procs);
+    if (s->cgfd < 0) limit(RLIMIT_NPROC, o->max_procs); /* per user, so only as a fallback */
     limit(RLIMIT_CORE, 0);
     if (s->pidns) init_main(s);
     exec_command(s);

@@ -334,7 +334,9 @@ static int hash_entries(const bt_ws *w, const bt_store *s, bt_manifest *m, const
             bt_sha256_hex(target, (size_t)n, x->hash);
             put = store_put(s, x->hash, target, (size_t)n, -1);
         } else {
-            int fd = openat(w->fd, x->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+            /* beneath the root, no link on the way: a command racing the scan
+             * cannot swap a folder for a link to somewhere else */
+            int fd = bt_ws_openat(w, x->path, O_RDONLY | O_NONBLOCK, 0, 0, NULL);
             if (fd < 0 || bt_hash_fd(fd, x->hash) != 0) {
                 if (fd >= 0) close(fd);
                 return bt_herr_set(e, "EIO", "EIO: cannot read %s: %s", x->path, strerror(errno));
