@@ -207,27 +207,21 @@ static int h_write(lua_State *L) {
     return 1;
 }
 
-static int h_mkdir(lua_State *L) {
+/* mkdir and delete: guard, do, audit, true. */
+static int change(lua_State *L, const char *action, int (*op)(const bt_ws *, const char *, bt_herr *),
+                  const char *summary) {
     harness *h = check_h(L);
     char rel[4096];
-    if (guard(L, h, "mkdir", 1, rel, sizeof rel)) return 3;
+    if (guard(L, h, action, 1, rel, sizeof rel)) return 3;
     bt_herr e;
-    if (bt_ws_mkdir(&h->core.ws, rel, &e) != 0) return deny(L, h, "mkdir", rel, &e);
-    audit(L, h, "mkdir", rel, 1, "created");
+    if (op(&h->core.ws, rel, &e) != 0) return deny(L, h, action, rel, &e);
+    audit(L, h, action, rel, 1, summary);
     lua_pushboolean(L, 1);
     return 1;
 }
 
-static int h_delete(lua_State *L) {
-    harness *h = check_h(L);
-    char rel[4096];
-    if (guard(L, h, "delete", 1, rel, sizeof rel)) return 3;
-    bt_herr e;
-    if (bt_ws_delete(&h->core.ws, rel, &e) != 0) return deny(L, h, "delete", rel, &e);
-    audit(L, h, "delete", rel, 1, "deleted");
-    lua_pushboolean(L, 1);
-    return 1;
-}
+static int h_mkdir(lua_State *L) { return change(L, "mkdir", bt_ws_mkdir, "created"); }
+static int h_delete(lua_State *L) { return change(L, "delete", bt_ws_delete, "deleted"); }
 
 static const char *type_name(mode_t m) {
     return S_ISREG(m) ? "file" : S_ISDIR(m) ? "dir" : S_ISLNK(m) ? "link" : "other";
@@ -264,7 +258,8 @@ typedef struct lister {
 
 static int list_one(void *ud, const char *rel, const struct stat *st) {
     lister *k = ud;
-    if (bt_policy_path(k->pol, rel, 0, NULL) != 0) return S_ISDIR(st->st_mode) ? 0 : 0;
+    (void)st;
+    if (bt_policy_path(k->pol, rel, 0, NULL) != 0) return 0;
     if (!bt_glob_match(k->glob, rel)) return 0;
     lua_pushstring(k->L, rel);
     lua_rawseti(k->L, -2, ++k->n);
