@@ -188,6 +188,9 @@ T.test("2.3 Landlock: sh -c 'touch /tmp/escape' is blocked; .git and read-only r
   T.ok(r.code ~= 0, "touch outside must fail")
   T.match(r.stderr, "Permission denied")
   T.eq(io.open(target), nil, "the file was not created")
+  r = h:run{ "sh", "-c", "ln -s /tmp src/out && echo x > src/out/" .. target:match("[^/]+$") }
+  T.ok(r.code ~= 0, "a link made by the command does not lead out either")
+  T.eq(io.open(target), nil, "the file was not created through the link")
   r = h:run{ "sh", "-c", "echo x >> .git/config" }
   T.ok(r.code ~= 0, ".git is not writable")
   r = h:run{ "sh", "-c", "echo x > README" }
