@@ -128,12 +128,18 @@ static void limit(int res, long v) {
     if (v > 0) setrlimit(res, &rl);
 }
 
-static void exec_command(const spawn *s) {
-    const bt_run_opts *o = s->o;
+/* Signals as a fresh process has them: nothing blocked, nothing ignored
+ * (an ignored SIGCHLD would make the init's waitpid fail). */
+static void reset_signals(void) {
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     for (int sig = 1; sig < 32; sig++) signal(sig, SIG_DFL);
+}
+
+static void exec_command(const spawn *s) {
+    const bt_run_opts *o = s->o;
+    reset_signals();
     setsid();
     if (dup2(s->devnull, 0) < 0 || dup2(s->outw, 1) < 0 || dup2(s->errw, 2) < 0) _exit(126);
     prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
@@ -184,6 +190,7 @@ static void init_main(const spawn *s) {
 }
 
 static void child_main(const spawn *s) {
+    reset_signals();
     if (s->cgfd >= 0 && write(s->cgfd, "0", 1) != 1) _exit(126);
     const bt_run_opts *o = s->o;
     limit(RLIMIT_AS, o->memory_mb * 1024 * 1024);
