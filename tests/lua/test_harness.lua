@@ -241,12 +241,14 @@ end)
 T.test("3.2 a fork bomb and a memory hog are contained", function()
   local ws = workspace()
   local h = new(ws, { shell = true, commands = { "tail" }, max_procs = 20, memory_mb = 64, timeout = 3 })
-  local r = h:run{ "sh", "-c", "b() { b | b & }; b; sleep 1; echo done" }
-  T.ok(r.duration < 30, "the bomb ended")
-  if probe.pidns or probe.cgroup_pids then
+  if probe.cgroup_pids then -- without a pids cgroup nothing binds root: do not try
+    local r = h:run{ "sh", "-c", "b() { b | b & }; b; sleep 1; echo done" }
+    T.ok(r.duration < 30, "the bomb ended")
     T.eq(running{ "sh", "-c", "b() { b | b & }; b; sleep 1; echo done" }, 0, "nothing left")
+  else
+    skip("no pids cgroup: a fork bomb would not be contained for root")
   end
-  r = h:run{ "tail", "/dev/zero" }
+  local r = h:run{ "tail", "/dev/zero" }
   T.eq(r.timed_out, false)
   T.ok(r.code ~= 0, "the hog failed")
   T.match(r.stderr, "memory exhausted")
