@@ -2,6 +2,7 @@
 -- sandbox mechanisms the kernel allows, and which providers have keys.
 -- A key's value is never printed, only whether it is set.
 local sys = require "baton.sys"
+local harness = require "baton.harness"
 local cjson = require "cjson"
 
 local PROVIDERS = {
@@ -29,11 +30,12 @@ local function provider_lines()
 end
 
 local function report(host)
-  local v, c = sys.versions(), sys.confinement()
+  local v, c, hp = sys.versions(), sys.confinement(), harness.probe()
   return {
     baton = host.version, root = host.root, lua = v.lua, curl = v.curl, tls = v.tls,
-    sqlite = v.sqlite, landlock_abi = c.landlock_abi, netns = c.netns, pidns = c.pidns,
-    userns = c.userns, providers = provider_lines(), lua_path = package.path,
+    sqlite = v.sqlite, landlock_abi = hp.landlock_abi, netns = hp.netns, pidns = hp.pidns,
+    userns = c.userns, cgroup_pids = hp.cgroup_pids, sandbox_missing = hp.missing,
+    providers = provider_lines(), lua_path = package.path,
   }
 end
 
@@ -50,6 +52,9 @@ local function print_report(r)
   end
   w("namespaces", "network %s, pid %s, user %s%s", yesno(r.netns), yesno(r.pidns),
     yesno(r.userns), r.netns and "" or " (commands cannot be cut off the network)")
+  w("pids", "%s", r.cgroup_pids and "a pids cgroup caps each command's process count"
+    or "no writable pids cgroup: process counts rely on RLIMIT_NPROC (does not bind root)")
+  for _, m in ipairs(r.sandbox_missing) do w("sandbox", "missing %s", m) end
   for _, p in ipairs(r.providers) do w("provider", "%-9s %s", p.name, p.text) end
   w("lua path", "%s", (r.lua_path:gsub(";", "\n            ")))
 end
