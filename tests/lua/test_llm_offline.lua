@@ -198,3 +198,19 @@ T.test("keys-1.1 a missing key names the variable (real process, real environmen
   T.eq(r.out, "OPENAI_API_KEY is not set (needed for model openai:gpt-4o-mini)\tno_key\n" ..
     "ANTHROPIC_API_KEY is not set (needed for model anthropic:claude-sonnet-4)\tno_key\n")
 end)
+
+T.test("offline-2.1 delay sleeps in baton.loop: other tasks run meanwhile", function()
+  local loop = require "baton.loop"
+  llm.configure { offline = { turns = {
+    { when = { agent = "slow" }, reply = { text = "slow" }, delay = 0.5 },
+    { when = { agent = "fast" }, reply = { text = "fast" } },
+  } } }
+  local order = {}
+  local function ask(agent)
+    local r = assert(llm.chat { model = "offline", agent = agent, messages = user "go" })
+    order[#order + 1] = r.text
+  end
+  local res = loop.wait_all { loop.spawn(ask, "slow"), loop.spawn(ask, "fast") }
+  T.eq(res[1].ok and res[2].ok, true)
+  T.eq(table.concat(order, ","), "fast,slow")
+end)

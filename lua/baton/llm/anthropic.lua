@@ -159,7 +159,8 @@ function M.chat(req, spec, opts)
   local asm = stream and M.assembler(req.on_delta)
   local res
   res, err, code = wire.post { provider = "anthropic", url = M.url(wire.env("ANTHROPIC_BASE_URL") or M.DEFAULT_BASE),
-    headers = { ["content-type"] = "application/json", ["x-api-key"] = key, ["anthropic-version"] = M.VERSION },
+    headers = wire.headers({ ["content-type"] = "application/json", ["x-api-key"] = key,
+                             ["anthropic-version"] = M.VERSION }, req.headers),
     body = M.body(req, spec, { stream = stream }), secret = key, timeout = req.timeout,
     on_event = asm and asm.feed, max_attempts = opts.max_attempts, retry_base = opts.retry_base }
   if not res then return nil, err, code end

@@ -97,6 +97,7 @@ local function check_req(req)
     end
   end
   if req.on_delta ~= nil and type(req.on_delta) ~= "function" then error("llm.chat: req.on_delta must be a function", 3) end
+  if req.headers ~= nil and type(req.headers) ~= "table" then error("llm.chat: req.headers must be a table", 3) end
 end
 
 -- One billed call: replay, or the provider (recorded when recording).

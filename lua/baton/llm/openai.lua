@@ -144,6 +144,7 @@ function M.call(req, spec, opts, c)
   if stream == nil then stream = req.on_delta ~= nil end
   local headers = { ["content-type"] = "application/json" }
   if c.key then headers["authorization"] = "Bearer " .. c.key end
+  headers = wire.headers(headers, req.headers)
   local asm = stream and M.assembler(c.provider, req.on_delta)
   local res, err, code = wire.post { provider = c.provider, url = c.base:gsub("/+$", "") .. "/chat/completions",
     headers = headers, body = M.body(req, spec, { official = c.official, stream = stream }), secret = c.key,

@@ -29,7 +29,7 @@ end
 
 function M.recording() return recorder ~= nil end
 
-local RESPONSE_FIELDS = { "text", "tool_calls", "usage", "finish_reason", "model", "cost" }
+local RESPONSE_FIELDS = { "text", "tool_calls", "usage", "finish_reason", "model", "cost", "latency" }
 
 -- Appends one line; flushed and closed at once so a crash loses nothing.
 function M.record(key, req, resp)

@@ -27,6 +27,13 @@ function M.show_url(url)
   return (url:gsub("//[^/@]*@", "//"):gsub("%?.*$", ""))
 end
 
+-- base plus the caller's extra headers (req.headers: proxies, OpenRouter's
+-- HTTP-Referer, test servers); they never enter keys or cassettes.
+function M.headers(base, extra)
+  for k, v in pairs(extra or {}) do base[string.lower(k)] = v end
+  return base
+end
+
 local function redact(s, secret)
   if secret and #secret >= 4 then
     local from = 1
