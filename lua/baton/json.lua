@@ -89,12 +89,30 @@ function M.encode(v)
   return table.concat(out)
 end
 
--- Decodes text; returns value, or nil, "json: <reason>".
+-- cjson decodes every number as a float; Lua 5.4 code wants 3, not 3.0,
+-- for token counts, line numbers and ids. Integral floats below 2^53 become
+-- integers (in place).
+local function integers(v)
+  if type(v) == "number" then
+    if math.type(v) == "float" and v == math.floor(v) and math.abs(v) < 2 ^ 53 then return math.tointeger(v) end
+    return v
+  end
+  if type(v) == "table" then
+    for k, x in pairs(v) do
+      local y = integers(x)
+      if y ~= x or math.type(y) ~= math.type(x) then v[k] = y end
+    end
+  end
+  return v
+end
+
+-- Decodes text; returns value, or nil, "json: <reason>". Integral numbers
+-- come back as Lua integers, null as json.null (see strip_nulls).
 function M.decode(text)
   if type(text) ~= "string" then return nil, "json: expected a string, got " .. type(text) end
   local ok, v = pcall(cjson.decode, text)
   if not ok then return nil, "json: " .. tostring(v):gsub("^.-:%d+: ", "") end
-  return v
+  return integers(v)
 end
 
 -- Replaces every cjson.null in a decoded value by nil (in place) and returns it.

@@ -94,7 +94,8 @@ function M.post(p)
   local body = json.encode(p.body)
   local max = p.max_attempts or 4
   local streamed = false
-  local on_event = p.on_event and function(ev) streamed = true return p.on_event(ev) end
+  local on_event
+  if p.on_event then on_event = function(ev) streamed = true return p.on_event(ev) end end
   local attempt, msg, code, retry_after = 0, nil, nil, nil
   while true do
     attempt = attempt + 1
