@@ -102,6 +102,7 @@ function M.post(p)
     local t0 = loop.now()
     local res, err, ecode = http.request { method = "POST", url = p.url, headers = p.headers, body = body,
       timeout = math.max(deadline - t0, 0.001), connect_timeout = math.min(10, timeout),
+      idle_timeout = p.on_event and math.min(120, timeout) or nil, -- a stalled stream
       on_event = on_event }
     local again
     if res and res.status >= 200 and res.status < 300 then
@@ -114,8 +115,9 @@ function M.post(p)
       retry_after = tonumber(res.headers and res.headers["retry-after"] or nil)
     else
       code = transport_code(ecode)
-      msg = string.format("%s: %s %s: %s", p.provider, code == "timeout" and "no reply in time from" or
-        "cannot reach", M.show_url(p.url), tostring(err))
+      local what = code == "timeout" and "no reply in time from %s" or
+        ecode == "connect" and "cannot reach %s" or "request to %s failed"
+      msg = string.format("%s: " .. what .. ": %s", p.provider, M.show_url(p.url), tostring(err))
       again = (ecode == "connect")
       retry_after = nil
     end
