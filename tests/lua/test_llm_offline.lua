@@ -74,6 +74,10 @@ T.test("offline-1.4 fallback function, scripted errors, on_delta, bad scripts", 
   T.eq(table.concat(pieces, "|"), "fb:z")
   T.raises(function() llm.configure { offline = { turns = { { when = {} } } } } end, "offline: turn 1 needs a reply")
   T.raises(function() llm.configure { offline = { fallback = 3 } } end, 'offline: fallback must be a function or "rules"')
+  T.raises(function() llm.configure { offline = { turns = { { when = { agnet = "a" }, reply = {} } } } } end,
+    "offline: turn 1: unknown when field 'agnet'")
+  T.raises(function() llm.configure { offline = { turns = { { reply = "hi" } } } } end,
+    "offline: turn 1: reply must be a table or a function")
   T.raises(function() llm.configure { offline = "/nonexistent/s.lua" } end,
     "offline: cannot load script: cannot open /nonexistent/s.lua: No such file or directory")
   T.raises(function() llm.chat "x" end, "llm.chat: expected a request table, got string")

@@ -44,14 +44,22 @@ local function load_script(src)
   return t
 end
 
+local WHEN_FIELDS = { agent = true, role = true, contains = true, tool_result_contains = true, schema = true }
+
 local function check_script(t)
   if t.turns ~= nil and type(t.turns) ~= "table" then error("offline: script.turns must be a list", 0) end
   for i, turn in ipairs(t.turns or {}) do
     if type(turn) ~= "table" or (turn.reply == nil) then
       error(string.format("offline: turn %d needs a reply", i), 0)
     end
+    if type(turn.reply) ~= "table" and type(turn.reply) ~= "function" then
+      error(string.format("offline: turn %d: reply must be a table or a function", i), 0)
+    end
     if turn.when ~= nil and type(turn.when) ~= "table" then
       error(string.format("offline: turn %d: when must be a table", i), 0)
+    end
+    for k in pairs(turn.when or {}) do -- a typo would otherwise match everything
+      if not WHEN_FIELDS[k] then error(string.format("offline: turn %d: unknown when field '%s'", i, tostring(k)), 0) end
     end
   end
   local fb = t.fallback
@@ -63,7 +71,7 @@ end
 -- Sets the process's script (a table or a path); nil clears it.
 function M.set_script(src)
   consumed = {}
-  if src == nil then script = nil return end
+  if src == nil or src == false then script = nil return end
   local t = load_script(src)
   check_script(t)
   script = t

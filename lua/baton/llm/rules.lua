@@ -3,6 +3,9 @@
 -- decisions) by building a valid instance of the request's schema, choosing
 -- enum values with a small FSM over the request's text; free-text requests get
 -- a fixed answer. Deterministic: the same request always gets the same reply.
+local cjson = require "cjson"
+local json = require "baton.json"
+
 local M = {}
 
 -- Task states as the view prints them, counted by word.
@@ -73,10 +76,10 @@ function instance(schema, ctx, name)
   if type(t) == "table" then t = t[1] end
   if schema.enum then return choose(schema.enum, ctx.prefs) end
   if t == "object" then return object_instance(schema, ctx) end
-  if t == "array" then return setmetatable({}, require("baton.json").array_mt) end
+  if t == "array" then return setmetatable({}, json.array_mt) end
   if t == "integer" or t == "number" then return 0 end
   if t == "boolean" then return false end
-  if t == "null" then return require("cjson").null end
+  if t == "null" then return cjson.null end
   if name == "reasoning" or name == "reason" then return ctx.summary end
   return ""
 end
@@ -95,7 +98,7 @@ function M.reply(req)
   local n = count_states(text)
   if req.schema then
     local ctx = { prefs = preferences(n), summary = summary(n) }
-    return { text = require("baton.json").encode(instance(req.schema, ctx)) }
+    return { text = json.encode(instance(req.schema, ctx)) }
   end
   return { text = summary(n) .. ". Nothing to do without a script." }
 end
