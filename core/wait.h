@@ -55,4 +55,17 @@ void bt_wait_finish(bt_wait *w, int nresults);
  * the results on top of the stack. */
 int bt_wait_yield(lua_State *L, bt_wait *w, lua_KContext ctx, lua_KFunction k);
 
+/* Extensions (used by baton.http; harmless to ignore):
+ * - bt_wait_finish may also be called before bt_wait_yield (e.g. when the
+ *   operation failed to start after bt_wait_begin): bt_wait_yield then
+ *   returns the results at once without suspending.
+ * - In blocking mode k is called directly from bt_wait_yield, so a function
+ *   expecting thousands of wakes (a long SSE stream) should loop instead:
+ *   bt_wait_can_yield(L) tells whether a wait begun now would suspend. */
+int bt_wait_can_yield(lua_State *L);
+
+/* Registers fn(ud) to run when L closes, after every pending wait was
+ * cancelled and before the loop is freed (e.g. curl_multi_cleanup). */
+void bt_wait_on_close(lua_State *L, void (*fn)(void *ud), void *ud);
+
 #endif

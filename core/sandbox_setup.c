@@ -1,0 +1,153 @@
+/* sandbox_setup.c: what the sandbox prepares in the parent before a child
+ * starts: the one-time probe of the kernel's mechanisms, the scrubbed
+ * environment, the Landlock write roots a policy implies. Preparing here
+ * keeps the child, which may be forked from a threaded process, down to
+ * plain system calls. */
+#include "sandbox.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sys.h"
+
+extern char **environ;
+
+double bt_mono(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A pids cgroup we can create children in: cgroup v1's pids hierarchy or
+ * the cgroup v2 root with the pids controller enabled for children. */
+static void probe_cgroup(bt_probe *p) {
+    static const char *const bases[] = {"/sys/fs/cgroup/pids", "/sys/fs/cgroup/unified",
+                                        "/sys/fs/cgroup", NULL};
+    for (int i = 0; bases[i]; i++) {
+        char dir[320], file[400];
+        snprintf(dir, sizeof dir, "%s/baton-probe-%d", bases[i], (int)getpid());
+        if (mkdir(dir, 0755) != 0) continue;
+        snprintf(file, sizeof file, "%s/pids.max", dir);
+        int ok = access(file, W_OK) == 0;
+        rmdir(dir);
+        if (ok) {
+            p->cgroup_pids = 1;
+            snprintf(p->cgroup_base, sizeof p->cgroup_base, "%s", bases[i]);
+            return;
+        }
+    }
+}
+
+const bt_probe *bt_sandbox_probe(void) {
+    static bt_probe p;
+    static int done;
+    if (done) return &p;
+    done = 1;
+    p.landlock_abi = bt_sys_landlock_abi();
+    p.netns = bt_sys_can_unshare(CLONE_NEWNET) == 1;
+    p.pidns = bt_sys_can_unshare(CLONE_NEWPID) == 1;
+    p.clone3 = 1; /* cleared by bt_proc_start if the kernel refuses it */
+    probe_cgroup(&p);
+    return &p;
+}
+
+static int secret_name(const char *name, size_t n) {
+    static const char *const words[] = {"KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", NULL};
+    char up[256];
+    if (n >= sizeof up) return 1;
+    for (size_t i = 0; i < n; i++) up[i] = (char)toupper((unsigned char)name[i]);
+    up[n] = '\0';
+    for (int i = 0; words[i]; i++)
+        if (strstr(up, words[i])) return 1;
+    return 0;
+}
+
+char **bt_sandbox_env(char **pass, int npass, const char *tmpdir) {
+    char **env = calloc((size_t)npass + 6, sizeof *env);
+    if (!env) return NULL;
+    int n = 0;
+    const char *fixed[] = {"PATH=" BT_SAFE_PATH, "LANG=C.UTF-8", NULL};
+    for (int i = 0; fixed[i]; i++) env[n++] = strdup(fixed[i]);
+    if (asprintf(&env[n++], "HOME=%s", tmpdir) < 0) env[n - 1] = NULL;
+    if (asprintf(&env[n++], "TMPDIR=%s", tmpdir) < 0) env[n - 1] = NULL;
+    for (int i = 0; i < npass; i++) {
+        const char *name = pass[i];
+        size_t len = strlen(name);
+        if (secret_name(name, len) || !strcmp(name, "PATH") || !strcmp(name, "HOME") ||
+            !strcmp(name, "TMPDIR") || strchr(name, '='))
+            continue;
+        const char *v = getenv(name);
+        if (v && asprintf(&env[n], "%s=%s", name, v) >= 0) n++;
+    }
+    for (int i = 0; i < n; i++)
+        if (!env[i]) {
+            bt_sandbox_env_free(env);
+            return NULL;
+        }
+    return env;
+}
+
+void bt_sandbox_env_free(char **env) {
+    if (!env) return;
+    for (int i = 0; env[i]; i++) free(env[i]);
+    free(env);
+}
+
+/* True when pattern may match name or something beneath it: its first
+ * segment matches name, or the pattern starts with a double star. */
+static int reaches(const char *pat, const char *name) {
+    if (pat[0] == '*' && pat[1] == '*') return 1;
+    char seg[256];
+    size_t n = strcspn(pat, "/");
+    if (n >= sizeof seg) return 0;
+    memcpy(seg, pat, n);
+    seg[n] = '\0';
+    return fnmatch(seg, name, 0) == 0;
+}
+
+int bt_sandbox_write_roots(const bt_ws *w, const bt_policy *p, char ***roots) {
+    *roots = NULL;
+    int fd = openat(w->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d) {
+        if (fd >= 0) close(fd);
+        return 0;
+    }
+    int n = 0, cap = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        const char *nm = de->d_name;
+        struct stat st;
+        if (!strcmp(nm, ".") || !strcmp(nm, "..") || !strcmp(nm, ".git") || !strcmp(nm, ".baton"))
+            continue;
+        if (fstatat(dirfd(d), nm, &st, AT_SYMLINK_NOFOLLOW) != 0 || S_ISLNK(st.st_mode)) continue;
+        int hit = 0;
+        for (int i = 0; i < p->nwrite && !hit; i++) hit = reaches(p->write[i], nm);
+        for (int i = 0; i < p->ndeny && hit; i++) /* a whole entry denied stays closed */
+            if (bt_glob_match(p->deny[i], nm) && (strstr(p->deny[i], "**") || !S_ISDIR(st.st_mode)))
+                hit = 0;
+        if (!hit) continue;
+        if (n == cap) {
+            char **g = realloc(*roots, (size_t)(cap = cap ? 2 * cap : 16) * sizeof **roots);
+            if (!g) break;
+            *roots = g;
+        }
+        if (asprintf(&(*roots)[n], "%s/%s", w->root, nm) >= 0) n++;
+    }
+    closedir(d);
+    return n;
+}
+
+void bt_sandbox_roots_free(char **roots, int n) {
+    for (int i = 0; i < n; i++) free(roots[i]);
+    free(roots);
+}

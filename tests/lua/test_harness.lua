@@ -1,0 +1,380 @@
+-- test_harness.lua: baton.harness through the real sandbox: path escapes,
+-- policies, audit, scrubbed environments, Landlock, namespaces, limits,
+-- timeouts, output caps, the shared loop, and snapshots with rollback.
+-- An assertion that needs a kernel mechanism harness.probe() reports
+-- missing is skipped with a printed reason.
+local T = ...
+local harness = require "baton.harness"
+local loop = require "baton.loop"
+local probe = harness.probe()
+
+local function skip(why) io.stdout:write("# skip: ", why, "\n") end
+
+-- A workspace with src/, tests/, .git/ and links leading outside.
+local function workspace()
+  local ws = T.tmpdir()
+  assert(os.execute("mkdir -p " .. T.q(ws .. "/src") .. " " .. T.q(ws .. "/tests") .. " " ..
+    T.q(ws .. "/.git")))
+  T.write(ws .. "/src/a.txt", "alpha\n")
+  T.write(ws .. "/README", "readme\n")
+  T.write(ws .. "/.git/config", "[core]\n")
+  return ws
+end
+
+local function new(ws, policy, log)
+  local h = harness.new{ workspace = ws, agent = "coder", policy = policy,
+    on_audit = log and function(ev) log[#log + 1] = ev end }
+  T.defer(function() h:close() end)
+  return h
+end
+
+T.test("1.1 new checks its options", function()
+  T.raises(function() harness.new{} end, "option 'workspace' is required")
+  T.raises(function() harness.new{ workspace = "/tmp", policy = { writ = {} } } end,
+    "unknown policy field 'writ'")
+  T.raises(function() harness.new{ workspace = "/tmp", policy = { read = "**" } } end,
+    "policy field 'read' must be a list of strings")
+  T.raises(function() harness.new{ workspace = "/tmp", on_audit = 1 } end,
+    "option 'on_audit' must be a function")
+  local h, err, code = harness.new{ workspace = "/nonexistent/ws" }
+  T.eq(h, nil)
+  T.eq(err, "workspace /nonexistent/ws: No such file or directory")
+  T.eq(code, "ENOENT")
+  h = harness.new{ workspace = "/tmp" }
+  h:close()
+  h:close()
+  T.raises(function() h:read("x") end, "attempt to use a closed harness")
+end)
+
+T.test("1.2 files: read, atomic write, mkdir, list, stat, delete", function()
+  local ws = workspace()
+  local h = new(ws, { write = { "src/**" } })
+  T.eq(h:read("src/a.txt"), "alpha\n")
+  T.eq(h:read("./src/../src/a.txt"), "alpha\n")
+  assert(os.execute("chmod 750 " .. T.q(ws .. "/src/a.txt")))
+  T.eq(h:write("src/a.txt", "beta"), true)
+  T.eq(T.read(ws .. "/src/a.txt"), "beta")
+  T.eq(h:stat("src/a.txt").mode, tonumber("750", 8), "mode kept by the atomic write")
+  T.eq(h:write("src/deep/er/b.txt", "b"), true)
+  T.eq(h:mkdir("src/empty"), true)
+  local st = h:stat("src/deep/er/b.txt")
+  T.eq(st.type, "file")
+  T.eq(st.size, 1)
+  T.eq(h:stat("src/empty").type, "dir")
+  T.eq(table.concat(h:list("src/**"), " "), "src src/a.txt src/deep src/deep/er src/deep/er/b.txt src/empty")
+  T.eq(table.concat(h:list("**/*.txt"), " "), "src/a.txt src/deep/er/b.txt")
+  T.eq(h:delete("src/deep/er/b.txt"), true)
+  local ok, err, code = h:delete("src/deep")
+  T.eq(ok, nil)
+  T.eq(err, "ENOTEMPTY: directory src/deep is not empty")
+  T.eq(code, "ENOTEMPTY")
+  ok, err, code = h:read("src/missing")
+  T.eq(err, "ENOENT: no such file: src/missing")
+  T.eq(code, "ENOENT")
+  T.nomatch(table.concat(h:list(), " "), "%.git", "the listing skips .git")
+end)
+
+T.test("1.3 escapes: .., absolute paths and links leading outside are denied", function()
+  local ws = workspace()
+  assert(os.execute("ln -s /etc " .. T.q(ws .. "/etc_link") .. " && ln -s /etc/hostname " ..
+    T.q(ws .. "/src/host") .. " && ln -s ../.git " .. T.q(ws .. "/src/gitlink")))
+  local log = {}
+  local h = new(ws, { write = { "**" } }, log)
+  local cases = {
+    { "read", "../../etc/passwd", "denied: ../../etc/passwd is outside the workspace" },
+    { "read", "/etc/passwd", "denied: /etc/passwd is outside the workspace" },
+    { "read", "src/../../x", "denied: src/../../x is outside the workspace" },
+    { "read", "etc_link/passwd", "denied: etc_link/passwd leads outside the workspace" },
+    { "read", "src/host", "denied: src/host leads outside the workspace" },
+    { "write", "etc_link/evil", "denied: etc_link/evil passes through a symbolic link" },
+    { "write", "src/gitlink/config", "denied: src/gitlink/config passes through a symbolic link" },
+    { "write", ".git/config", "denied: .git/config is protected (.baton/ and .git/ are never writable by an agent)" },
+    { "delete", ".baton", "denied: .baton is protected (.baton/ and .git/ are never writable by an agent)" },
+    { "stat", "/", "denied: / is outside the workspace" },
+  }
+  for _, c in ipairs(cases) do
+    local ok, err, code = h[c[1]](h, c[2], "x")
+    T.eq(ok, nil, c[2])
+    T.eq(err, c[3])
+    T.eq(code, "denied")
+  end
+  T.eq(T.read(ws .. "/.git/config"), "[core]\n")
+  T.eq(#log, #cases)
+  T.eq(log[1].agent, "coder")
+  T.eq(log[1].action, "read")
+  T.eq(log[1].target, "../../etc/passwd")
+  T.eq(log[1].decision, "deny")
+  T.eq(log[1].summary, "denied: ../../etc/passwd is outside the workspace")
+end)
+
+T.test("1.4 policy: read/write globs, deny wins, links inside re-checked, caps", function()
+  local ws = workspace()
+  T.write(ws .. "/secret.env", "KEY=1")
+  assert(os.execute("ln -s ../secret.env " .. T.q(ws .. "/src/alias")))
+  local log = {}
+  local h = new(ws, { read = { "**" }, write = { "tests/**" }, deny = { "secret.env" },
+    max_read = 10, max_write = 4 }, log)
+  local _, err = h:write("src/a.txt", "x")
+  T.eq(err, "denied: src/a.txt is not writable under this agent's policy")
+  _, err = h:read("secret.env")
+  T.eq(err, "denied: secret.env matches a deny rule of this agent's policy")
+  _, err = h:read("src/alias")
+  T.eq(err, "denied: secret.env matches a deny rule of this agent's policy")
+  T.eq(h:write("tests/t.lua", "1234"), true)
+  local code
+  _, err, code = h:write("tests/t.lua", "12345")
+  T.eq(err, "too_large: 5 bytes for tests/t.lua, over the write cap of 4 bytes")
+  T.eq(code, "too_large")
+  T.write(ws .. "/src/big", string.rep("x", 11))
+  _, err, code = h:read("src/big")
+  T.eq(err, "too_large: src/big is 11 bytes, over the read cap of 10 bytes")
+  T.eq(log[#log].decision, "deny")
+  T.eq(log[4].action, "write")
+  T.eq(log[4].decision, "allow")
+  T.eq(log[4].summary, "4 bytes")
+end)
+
+T.test("2.1 commands: policy, scrubbed environment, private HOME, stdin", function()
+  local ws = workspace()
+  local log = {}
+  local h = new(ws, { commands = { "env", "cat", { "git", args = { "status*" } } },
+    env_pass = { "BATON_T_PASS", "MY_API_KEY" } }, log)
+  local res, err, code = h:run{ "curl", "http://example.com" }
+  T.eq(res, nil)
+  T.eq(err, "denied: program curl is not allowed by this agent's policy")
+  T.eq(code, "denied")
+  _, err = h:run{ "sh", "-c", "true" }
+  T.eq(err, "denied: sh is a shell and this agent's policy does not allow a shell")
+  _, err = h:run{ "git", "-c", "core.pager=sh", "status" }
+  T.eq(err, "denied: git -c is an escape hatch the policy does not allow")
+  _, err = h:run{ "env" }
+  T.eq(err, "denied: env runs other programs (an escape hatch) and the policy does not allow it")
+  T.raises(function() h:run{} end, "bad argument #1 to 'run' (argv must hold at least the program name)")
+  T.raises(function() h:run({ "cat" }, { timeout = 0 }) end, "bad argument #2 to 'run' (timeout must be positive)")
+  res = h:run{ "cat" }
+  T.eq(res.code, 0, "stdin is /dev/null")
+  T.eq(res.stdout, "")
+  T.eq(log[#log].action, "run")
+  T.eq(log[#log].target, "cat")
+  T.match(log[#log].summary, "^exit 0 after")
+end)
+
+T.test("2.2 a child printing $OPENAI_API_KEY sees nothing; passed variables arrive", function()
+  local ws = workspace()
+  local script = [[
+    local h = require("baton.harness").new{ workspace = ..., policy = { shell = true,
+      env_pass = { "BATON_T_PASS", "MY_API_KEY", "OPENAI_API_KEY" } } }
+    local r = h:run{ "sh", "-c", 'echo "[$OPENAI_API_KEY][$MY_API_KEY][$BATON_T_PASS][$LANG][$PATH]"; env | sort' }
+    io.write(r.stdout)
+    h:close()
+  ]]
+  T.write(ws .. "/../env.lua", script)
+  local r = T.baton({ "exec", ws .. "/../env.lua", ws },
+    { env = { OPENAI_API_KEY = "sk-live", MY_API_KEY = "k", BATON_T_PASS = "yes", SECRET_X = "s" } })
+  T.eq(r.code, 0, r.err)
+  T.match(r.out, "^%[%]%[%]%[yes%]%[C%.UTF%-8%]%[/usr/local/bin:/usr/bin:/bin%]\n")
+  T.nomatch(r.out, "sk%-live")
+  T.nomatch(r.out, "SECRET_X")
+  T.match(r.out, "HOME=/tmp/baton%-run%-")
+end)
+
+T.test("2.3 Landlock: sh -c 'touch /tmp/escape' is blocked; .git and read-only roles too", function()
+  if probe.landlock_abi == 0 then return skip("Landlock is not available on this kernel") end
+  local ws = workspace()
+  local target = "/tmp/baton-escape-" .. require("baton.sys").pid()
+  os.remove(target)
+  local h = new(ws, { shell = true, write = { "src/**" } })
+  local r = h:run{ "sh", "-c", "touch " .. target }
+  T.ok(r.code ~= 0, "touch outside must fail")
+  T.match(r.stderr, "Permission denied")
+  T.eq(io.open(target), nil, "the file was not created")
+  r = h:run{ "sh", "-c", "echo x >> .git/config" }
+  T.ok(r.code ~= 0, ".git is not writable")
+  r = h:run{ "sh", "-c", "echo x > README" }
+  T.ok(r.code ~= 0, "README is outside the policy's write roots")
+  r = h:run{ "sh", "-c", "echo made > src/new && mkdir -p src/d/e && echo $HOME > $HOME/f && cat $HOME/f" }
+  T.eq(r.code, 0, r.stderr)
+  T.eq(T.read(ws .. "/src/new"), "made\n")
+  T.eq(T.read(ws .. "/.git/config"), "[core]\n")
+  local reviewer = new(ws, { shell = true }) -- writes nothing
+  r = reviewer:run{ "sh", "-c", "echo x > src/new" }
+  T.ok(r.code ~= 0, "the read-only role cannot write")
+  T.eq(T.read(ws .. "/src/new"), "made\n")
+end)
+
+-- Processes on this host whose command line is exactly argv.
+local function running(argv)
+  local want, n = table.concat(argv, "\0") .. "\0", 0
+  local p = io.popen("ls /proc")
+  for pid in p:lines() do
+    if pid:match("^%d+$") then
+      local f = io.open("/proc/" .. pid .. "/cmdline", "rb")
+      if f then
+        if f:read("a") == want then n = n + 1 end
+        f:close()
+      end
+    end
+  end
+  p:close()
+  return n
+end
+
+T.test("3.1 sleep 1000 with a 1 s timeout is killed with its grandchildren", function()
+  local ws = workspace()
+  local h = new(ws, { shell = true, commands = { "sleep" } })
+  local t0 = loop.now()
+  local r = h:run({ "sh", "-c", "sleep 1000.25 & sleep 1000.5" }, { timeout = 1 })
+  T.eq(r.timed_out, true)
+  T.eq(r.code, nil)
+  T.ok(r.signal == 15 or r.signal == 9, "killed by a signal")
+  T.ok(loop.now() - t0 < 20, "returned promptly")
+  if not probe.pidns and not probe.cgroup_pids then
+    return skip("no pid namespace or pids cgroup: grandchildren may outlive the timeout")
+  end
+  T.eq(running{ "sleep", "1000.25" }, 0, "the grandchild is gone")
+  T.eq(running{ "sleep", "1000.5" }, 0, "the child is gone")
+end)
+
+T.test("3.2 a fork bomb and a memory hog are contained", function()
+  local ws = workspace()
+  local h = new(ws, { shell = true, commands = { "tail" }, max_procs = 20, memory_mb = 64, timeout = 3 })
+  local r = h:run{ "sh", "-c", "b() { b | b & }; b; sleep 1; echo done" }
+  T.ok(r.duration < 30, "the bomb ended")
+  if probe.pidns or probe.cgroup_pids then
+    T.eq(running{ "sh", "-c", "b() { b | b & }; b; sleep 1; echo done" }, 0, "nothing left")
+  end
+  r = h:run{ "tail", "/dev/zero" }
+  T.eq(r.timed_out, false)
+  T.ok(r.code ~= 0, "the hog failed")
+  T.match(r.stderr, "memory exhausted")
+end)
+
+local function rss_kb()
+  for line in io.lines("/proc/self/status") do
+    local kb = line:match("^VmRSS:%s+(%d+)")
+    if kb then return tonumber(kb) end
+  end
+end
+
+T.test("3.3 100 MB of output is capped and costs no memory", function()
+  local ws = workspace()
+  local h = new(ws, { commands = { "head" }, output_cap = 1000000 })
+  local before = rss_kb()
+  local r = h:run{ "head", "-c", "100000000", "/dev/zero" }
+  T.eq(r.code, 0)
+  T.eq(r.truncated, true)
+  T.eq(#r.stdout, 1000000 + #"\n[baton: output truncated at 1000000 bytes]\n")
+  T.match(r.stdout, "\n%[baton: output truncated at 1000000 bytes%]\n$")
+  T.ok(rss_kb() - before < 50 * 1024, "resident memory grew by less than 50 MB")
+end)
+
+T.test("3.4 with the network off a connect to a listening 127.0.0.1 port is refused", function()
+  if not probe.netns and probe.landlock_abi < 4 then
+    return skip("neither a network namespace nor Landlock ABI 4 is available")
+  end
+  local ws = workspace()
+  local listener = io.popen([[python3 -c '
+import socket, sys
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(4); s.settimeout(60)
+print(s.getsockname()[1], flush=True)
+c, _ = s.accept(); print("connected", flush=True)']])
+  local port = listener:read("l")
+  T.ok(port and port:match("^%d+$"), "listener started")
+  local h = new(ws, { shell = true })
+  local cmd = "exec 3<>/dev/tcp/127.0.0.1/" .. port .. " && echo open"
+  local r = h:run{ "bash", "-c", cmd }
+  T.ok(r.code ~= 0, "connect refused")
+  T.eq(r.stdout, "")
+  local open = new(ws, { shell = true, network = true })
+  r = open:run{ "bash", "-c", cmd } -- the control: allowed, it connects
+  T.eq(r.stdout, "open\n", r.stderr)
+  T.eq(listener:read("l"), "connected")
+  listener:close()
+end)
+
+T.test("3.5 two commands in two loop tasks run concurrently", function()
+  local ws = workspace()
+  local h = new(ws, { commands = { "sleep" } })
+  local t0 = loop.now()
+  local a = loop.spawn(function() return h:run{ "sleep", "0.5" } end)
+  local b = loop.spawn(function() return h:run{ "sleep", "0.5" } end)
+  local res = loop.wait_all{ a, b }
+  T.eq(res[1].ok, true)
+  T.eq(res[1].values[1].code, 0)
+  T.eq(res[2].values[1].code, 0)
+  T.ok(loop.now() - t0 < 0.95, "both finished in about 0.5 s, not 1 s")
+end)
+
+T.test("3.6 cancelling a task kills its command", function()
+  local ws = workspace()
+  local h = new(ws, { commands = { "sleep" } })
+  local t = loop.spawn(function() return h:run{ "sleep", "1000.75" } end)
+  loop.spawn(function() loop.sleep(0.3); loop.cancel(t) end)
+  loop.run()
+  T.eq(running{ "sleep", "1000.75" }, 0)
+end)
+
+-- A listing of the tree with modes, link targets and content hashes.
+local function tree(ws)
+  local r = T.run({ "sh", "-c", "find . -path ./.baton -prune -o -path ./.git -prune -o " ..
+    "-printf '%y %m %p %l\\n' | sort; find . -path ./.baton -prune -o -type f -print0 | " ..
+    "sort -z | xargs -0 -r sha256sum" }, { cwd = ws })
+  assert(r.code == 0, r.err)
+  return r.out
+end
+
+T.test("4.1 rollback restores a byte-identical tree after writes, deletions and commands", function()
+  local ws = workspace()
+  assert(os.execute("cd " .. T.q(ws) .. " && mkdir -p src/sub lib && printf 'x' > src/sub/x && " ..
+    "chmod 700 src/sub/x && ln -s a.txt src/link && mkdir -p lib/inner && " ..
+    "printf '%s' \"$(seq 1 2000)\" > lib/inner/big"))
+  local h = new(ws, { write = { "**" }, shell = true })
+  local before = tree(ws)
+  local ref, st = harness.snapshot(ws)
+  T.match(ref, "^%x+$")
+  T.eq(#ref, 64)
+  T.eq(st.entries, 10)
+  T.eq(h:write("src/a.txt", "changed"), true)
+  T.eq(h:write("src/new/file", "n"), true)
+  T.eq(h:delete("src/sub/x"), true)
+  local r = h:run{ "sh", "-c", "rm -r lib/inner && chmod 600 README && ln -sf ../README src/link && " ..
+    "mkdir src/made && echo y > src/made/y && printf 'alpha\\n' > tests/t" }
+  T.eq(r.code, 0, r.stderr)
+  T.ok(tree(ws) ~= before, "the tree changed")
+  local ok, rs = harness.rollback(ws, ref)
+  T.eq(ok, true)
+  T.eq(tree(ws), before)
+  T.ok(rs.removed >= 4, "removed the created entries")
+  T.eq(T.read(ws .. "/.git/config"), "[core]\n", ".git untouched")
+  ok, rs = harness.rollback(ws, ref) -- nothing left to do
+  T.eq(rs.restored + rs.removed, 0)
+end)
+
+T.test("4.2 incremental snapshots read only changed files; errors", function()
+  local ws = workspace()
+  os.execute("sleep 0.3") -- older than the racy window
+  local ref1, st1 = harness.snapshot(ws)
+  T.eq(st1.hashed, 2)
+  local ref2, st2 = harness.snapshot(ws)
+  T.eq(st2.hashed, 0, "nothing re-read")
+  T.eq(st2.stored, 0, "no new contents stored")
+  T.write(ws .. "/src/a.txt", "beta\n")
+  local _, st3 = harness.snapshot(ws)
+  T.eq(st3.hashed, 1)
+  T.ok(ref1 ~= ref2, "refs name manifests, which hold stat data")
+  local ok, err, code = harness.rollback(ws, "xyz")
+  T.eq(ok, nil)
+  T.eq(err, "invalid snapshot ref 'xyz'")
+  T.eq(code, "EINVAL")
+  _, err, code = harness.rollback(ws, string.rep("0", 64))
+  T.eq(err, "ENOENT: no such snapshot " .. string.rep("0", 64) .. " in " .. ws .. "/.baton/objects")
+  T.eq(code, "ENOENT")
+  local store = T.tmpdir()
+  T.write(ws .. "/build.o", "obj")
+  local ref = harness.snapshot(ws, { store = store, ignore = { "*.o" } })
+  T.write(ws .. "/build.o", "obj2")
+  T.write(ws .. "/src/a.txt", "gamma\n")
+  T.eq(harness.rollback(ws, ref, { store = store, ignore = { "*.o" } }), true)
+  T.eq(T.read(ws .. "/src/a.txt"), "beta\n")
+  T.eq(T.read(ws .. "/build.o"), "obj2", "ignored files are left alone")
+end)
