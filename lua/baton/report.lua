@@ -16,7 +16,7 @@ M.LIMITS = { diff_lines = 300, diff_files = 60, diff_total = 20000, diff_bytes =
 local function num(x)
   x = tonumber(x)
   if not x or x ~= x or x == math.huge or x == -math.huge then return nil end
-  return x
+  return math.tointeger(x) or x -- JSON gave 3.0 for 3
 end
 local function ms(x) return math.floor(x * 1000 + 0.5) / 1000 end
 local function str(x, n) if x == nil then return nil end return util.clip(tostring(x), n or M.LIMITS.text) end
@@ -62,6 +62,7 @@ end
 -- kind: "action" (controller action), "task" (task.start..task.end),
 -- "llm" (time - latency .. time), "cmd" (a run_command tool call: from the
 -- agent's previous event to the tool event, an upper bound), "mark" (instant).
+local MARKS = { snapshot = true, rollback = true, verify = true, ["run.end"] = true }
 local function timeline(events, t0, t_end)
   local lanes, lane_of, spans = {}, {}, {}
   local function lane(name)
@@ -96,7 +97,7 @@ local function timeline(events, t0, t_end)
       add(lane(who), t - num(p.latency), t, "llm", tostring(p.model or "llm") .. (p.ok == false and " failed" or ""))
     elseif ev.kind == "tool" and p.tool == "run_command" then
       add(lane(who), last_seen[who] or t, t, "cmd", p.target or "command", p.task)
-    elseif ev.kind == "snapshot" or ev.kind == "rollback" or ev.kind == "verify" or ev.kind == "run.end" then
+    elseif MARKS[ev.kind] and ev.actor ~= "ssot" then -- the SSOT journals its own "snapshot" too, unlabelled
       add(lane("controller"), t, t, "mark", ev.kind .. " " .. tostring(p.label or p.status or
         (p.ok == nil and "" or (p.ok and "ok" or "failed"))))
     end
@@ -139,10 +140,11 @@ end
 
 local function usage_of(db, run, spans, lanes)
   local function rows(by)
-    local ok, list = pcall(db.llm_totals, db, run.id, by)
+    local totals = db:llm_totals(run.id, by) -- {[name] = {calls=, input_tokens=, ...}}
     local out = {}
-    for _, r in ipairs(ok and list or {}) do
-      out[#out + 1] = { name = str(r.name or r[by] or "?", 60), calls = num(r.calls),
+    for _, name in ipairs(util.sorted_keys(totals)) do
+      local r = totals[name]
+      out[#out + 1] = { name = str(name, 60), calls = num(r.calls),
         input_tokens = num(r.input_tokens), output_tokens = num(r.output_tokens), cost = num(r.cost),
         latency = num(r.latency) }
     end

@@ -73,8 +73,10 @@ function usd(n) { return n === null || n === undefined ? "unknown" : "$" + Numbe
 function badge(p, text, cls) { return add(p, "span", "badge " + (cls || "s-" + String(text)), text); }
 function clip(s, n) { s = String(s === undefined || s === null ? "" : s); return s.length > n ? s.slice(0, n) + "\u2026" : s; }
 function section(title) { var s = add(document.getElementById("main"), "section"); add(s, "h2", null, title); return s; }
-function guarded(name, fn) {
+function guarded(name, fn) { /* one broken section must not hide the others */
+  var t = performance.now();
   try { fn(); } catch (e) { errors.push(name + ": " + e); }
+  body.dataset["ms" + name[0].toUpperCase() + name.slice(1)] = Math.round(performance.now() - t);
 }
 function table(parent, heads, nums) {
   var t = add(parent, "table"), tr = add(add(t, "thead"), "tr");
@@ -128,6 +130,7 @@ function layoutTimeline() {
     lane.tasks.forEach(function (sp) {
       var r = 0;
       while (r < ends.length && ends[r] > sp.s) r++;
+      if (r >= 40) r = 39; /* a lane never grows past 40 rows: overlaps beyond that share the last */
       ends[r] = Math.max(sp.e, sp.s + 1e-9);
       sp.row = r;
     });
@@ -136,7 +139,9 @@ function layoutTimeline() {
     lane.h = lane.nrows * 14 + 12 + 8;
     y += lane.h;
   });
-  TL = { lanes: L, height: y + 4, v0: 0, v1: Math.max(+D.duration || 0, 0.001), drawn: 0 };
+  var end = Math.max(+D.duration || 0, 0.001);
+  spans.forEach(function (s) { if (+s[2] > end) end = +s[2]; });
+  TL = { lanes: L, height: y + 4, v0: 0, v1: end, full: end, drawn: 0 };
 }
 function drawTimeline() {
   var c = document.getElementById("tl"), dpr = window.devicePixelRatio || 1;
@@ -222,7 +227,7 @@ function timeline() {
   }, { passive: false });
   c.addEventListener("mousedown", function (ev) { drag = { x: ev.clientX, v0: TL.v0, v1: TL.v1 }; });
   window.addEventListener("mouseup", function () { drag = null; });
-  c.addEventListener("dblclick", function () { TL.v0 = 0; TL.v1 = Math.max(+D.duration || 0, 0.001); redraw(); });
+  c.addEventListener("dblclick", function () { TL.v0 = 0; TL.v1 = TL.full; redraw(); });
   c.addEventListener("mousemove", function (ev) {
     var r = c.getBoundingClientRect(), mx = ev.clientX - r.left, my = ev.clientY - r.top;
     if (drag) {
