@@ -64,6 +64,8 @@ function el(tag, cls, text) {
 function add(p, tag, cls, text) { return p.appendChild(el(tag, cls, text)); }
 function secs(s) {
   s = +s || 0;
+  if (Math.abs(s) < 1) return (s * 1000).toFixed(0) + "ms";
+  if (s < 10) return s.toFixed(2) + "s";
   if (s < 60) return s.toFixed(1) + "s";
   var m = Math.floor(s / 60);
   return m + "m" + String(Math.floor(s % 60)).padStart(2, "0") + "s";
@@ -364,8 +366,11 @@ function verification() {
 }
 
 /* ---- snapshots and rollbacks ---- */
+var expand = location.hash === "#expand", diffLines = 0; /* #expand opens every snapshot and diff */
 function diffView(parent, c) {
   var box = add(parent, "div", "diff");
+  diffLines += A(c.diff).length;
+  body.dataset.renderedDiffLines = diffLines;
   A(c.diff).forEach(function (l) {
     l = String(l);
     var k = l[0] === "+" ? "a" : l[0] === "-" ? "r" : l[0] === "@" ? "h" : null;
@@ -382,8 +387,8 @@ function snapshots() {
     sum.textContent = "#" + sn.id + " " + (sn.label || "") + " at " + secs(sn.time) + " \u2014 " +
       (sn.files === undefined ? "files unknown" : sn.files + " files") + (sn.changes ? ", " + ch.length + " changed (+" + a + " \u2212" + r + ")" : "");
     var done = false;
-    d.addEventListener("toggle", function () {
-      if (done || !d.open) return;
+    function open() { /* the diffs are built on first opening only */
+      if (done) return;
       done = true;
       add(d, "div", "muted", "ref " + (sn.ref || "?"));
       if (sn.note) add(d, "div", "muted", sn.note);
@@ -391,14 +396,18 @@ function snapshots() {
         var cd = add(d, "details"), cs = add(cd, "summary");
         cs.textContent = c.change + " " + c.path + (c.added !== undefined ? " (+" + c.added + " \u2212" + c.removed + ")" : "") + (c.note ? " \u2014 " + c.note : "");
         if (c.diff) diffView(cd, c);
+        if (expand) cd.open = true;
       });
-    });
+    }
+    d.addEventListener("toggle", function () { if (d.open) open(); });
+    if (expand) { open(); d.open = true; }
   });
   var rb = A(D.rollbacks), s2 = section("Rollbacks (" + rb.length + ")");
   if (!rb.length) add(s2, "div", "muted", "no rollback happened");
   add(s2, "div", "muted", "Files agents wrote or deleted after the restored snapshot; the rollback put back the snapshot's version of each (what they held before the rollback was never snapshotted).");
   rb.forEach(function (x) {
     var d = add(s2, "details"), sm = add(d, "summary");
+    d.open = expand;
     sm.textContent = "at " + secs(x.time) + ": back to snapshot #" + x.snapshot + " " + (x.label || "") + " \u2014 " + A(x.files).length + " file(s) reverted";
     if (x.note) add(d, "div", "muted", x.note);
     var tb = table(d, ["file", "change undone", "by", "task"]);
@@ -423,6 +432,7 @@ guarded("snapshots", snapshots);
 notes();
 body.dataset.renderErrors = errors.length;
 body.dataset.renderMs = Math.round(performance.now() - T0);
+body.dataset.loadMs = Math.round(performance.now()); /* since navigation start: parse + render */
 body.dataset.rendered = "1";
 })();
 ]==]

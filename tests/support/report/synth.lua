@@ -87,7 +87,8 @@ S.CHROMIUM = "/usr/bin/chromium"
 -- Loads file:// html in headless chromium (its own session and process
 -- group, under timeout(1), the group killed afterwards) and returns
 -- {code=, dom=, err=, seconds=}, or nil when chromium is not installed.
--- opts.screenshot = PNG path takes a screenshot instead of dumping the DOM.
+-- opts.screenshot = PNG path takes a screenshot instead of dumping the DOM;
+-- opts.fragment (e.g. "#expand") is appended to the URL.
 function S.chromium(T, html, opts)
   opts = opts or {}
   if not io.open(S.CHROMIUM, "r") then return nil end
@@ -102,7 +103,7 @@ function S.chromium(T, html, opts)
   -- the script records its pid: setsid made it the leader of a new process
   -- group that timeout(1) and every chromium helper stay in
   T.write(dir .. "/run.sh", string.format("echo $$ > %s\nexec timeout -k 5 90 %s %s %s\n",
-    T.q(dir .. "/pgid"), S.CHROMIUM, table.concat(parts, " "), T.q("file://" .. html)))
+    T.q(dir .. "/pgid"), S.CHROMIUM, table.concat(parts, " "), T.q("file://" .. html .. (opts.fragment or ""))))
   local sys = require "baton.sys"
   local clock0 = sys.clock()
   local _, _, code = os.execute(string.format("setsid -w sh %s >%s 2>%s </dev/null", T.q(dir .. "/run.sh"),
