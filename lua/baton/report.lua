@@ -74,7 +74,7 @@ local function timeline(events, t0, t_end)
   local open_actions, open_tasks, last_seen = {}, {}, {}
   local function add(l, s, e, kind, label, task)
     s, e = math.max(0, s - t0), math.max(0, e - t0)
-    spans[#spans + 1] = { l, ms(s), ms(math.max(s, e)), kind, str(label, M.LIMITS.label) or "", task }
+    spans[#spans + 1] = { l, ms(s), ms(math.max(s, e)), kind, str(label, M.LIMITS.label) or "", str(task, 40) }
   end
   for _, ev in ipairs(events) do
     local p, t = pay(ev), num(ev.time) or t0
@@ -202,7 +202,7 @@ function M.collect(db, run_id, workspace)
   local lanes, spans = timeline(events, t0, t_end)
   local store = workspace and (workspace .. "/.baton/objects")
   local notes = {}
-  local ok, snaps = pcall(report_files.snapshots, db, run, store or "", t0, M.LIMITS)
+  local ok, snaps = pcall(report_files.snapshots, db, run, store, t0, M.LIMITS)
   if not ok then snaps, notes[#notes + 1] = {}, "snapshots could not be read: " .. tostring(snaps) end
   return {
     version = 1, run = run_summary(run), start = t0, duration = ms(t_end - t0),

@@ -53,7 +53,7 @@ local function changes(store, prev, cur, budget, limits)
   return out
 end
 
--- snapshots(db, run, store, t0, limits) -> list of {id, label, time, ref, files, changes, note}
+-- snapshots(db, run, store|nil, t0, limits) -> list of {id, label, time, ref, files, changes, note}
 function M.snapshots(db, run, store, t0, limits)
   local out, prev = {}, nil
   local budget = { files = limits.diff_files, lines = limits.diff_total }
@@ -61,7 +61,8 @@ function M.snapshots(db, run, store, t0, limits)
     local ref = s.workspace_ref or s.ref
     local row = { id = s.id, label = util.clip(tostring(s.label or ""), 60),
       time = tonumber(s.created_at) and math.max(0, tonumber(s.created_at) - t0), ref = ref and tostring(ref) }
-    local man, err = snapstore.manifest(store, ref)
+    local man, err
+    if store then man, err = snapstore.manifest(store, ref) else err = "the run's workspace is unknown" end
     if not man then
       row.note = err
     else

@@ -215,6 +215,19 @@ T.test("report-4.2 a missing snapshot store degrades to a note per snapshot", fu
   T.match(report.render(d), "\"baton%-data\"")
 end)
 
+T.test("report-4.3 a run with nothing in it yet, and no workspace", function()
+  local dir = T.tmpdir()
+  local db = assert(ssot.open(dir .. "/baton.db"))
+  T.defer(function() db:close() end)
+  local run = db:create_run { requirement = "empty" }
+  local ref = assert(harness.snapshot(workspace_with { a = "a\n" }))
+  db:snapshot(run.id, "orphan", ref)
+  local d = report.collect(db, run.id)
+  T.eq(#d.tasks, 1) T.eq(#d.spans, 0) T.eq(#d.actions, 0) T.eq(#d.usage.agents, 0)
+  T.eq(d.snapshots[1].note, "the run's workspace is unknown")
+  T.match(report.render(d), "</html>\n$")
+end)
+
 -- The script elements of a page, and the embedded data decoded.
 local function scripts(html)
   local opens, closes = 0, 0
