@@ -8,7 +8,7 @@ local errors = require "baton.errors"
 local M = {}
 
 -- The commands in the order --help lists them.
-M.COMMANDS = { "run", "resume", "status", "tasks", "log", "runs", "doctor", "exec", "which", "help" }
+M.COMMANDS = { "run", "resume", "status", "tasks", "log", "runs", "report", "doctor", "exec", "which", "help" }
 
 local EXAMPLES = [[
 baton: an agent team that takes a requirement to verified code, scripted in Lua.
