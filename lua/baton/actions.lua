@@ -90,21 +90,22 @@ function M.EXECUTE(e)
     if r.id ~= e.run.root then queue[#queue + 1] = r end
   end
   e.round = { writes = {} }
-  local next_i, results = 1, {}
+  local next_i, results, stop = 1, {}, nil
   local function worker()
-    while next_i <= #queue do
+    while next_i <= #queue and not stop do
       local task = queue[next_i]
       next_i = next_i + 1
-      results[task.id] = agent.run_task(e, task, task.assignee or task.lease_holder, task.lease_epoch)
+      -- keep a raised stop (budget, interrupt, provider) as the object it is
+      local ok, res = pcall(agent.run_task, e, task, task.assignee or task.lease_holder, task.lease_epoch)
+      if ok then results[task.id] = res else stop = stop or res end
     end
   end
   local workers = {}
   for i = 1, math.min(e.jobs, #queue) do workers[i] = loop.spawn(worker) end
-  local failed = {}
   for _, r in ipairs(loop.wait_all(workers)) do
-    if not r.ok then failed[#failed + 1] = tostring(r.err) end
+    if not r.ok then stop = stop or r.err end
   end
-  if #failed > 0 then error(failed[1], 0) end -- a budget stop or interrupt raised in an agent
+  if stop then error(stop, 0) end -- the task's claim stays; resume reconciles it
   local counts = {}
   for _, res in pairs(results) do counts[res.status] = (counts[res.status] or 0) + 1 end
   return { ok = (counts.DONE or 0) > 0, summary = string.format("%d task(s): %d done, %d blocked",

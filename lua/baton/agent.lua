@@ -5,6 +5,7 @@
 -- SSOT after every turn.
 local cjson = require "cjson"
 local errors = require "baton.errors"
+local json = require "baton.json"
 local sys = require "baton.sys"
 local tools = require "baton.tools"
 local util = require "baton.util"
@@ -36,7 +37,7 @@ function M.describe(e, task)
 end
 
 local function save_transcript(e, task, messages)
-  if task and e.db.set_transcript then e.db:set_transcript(task.id, cjson.encode(messages)) end
+  if task then e.db:set_transcript(task.id, json.encode(messages)) end
 end
 
 -- converse{agent=, role=, task=, messages=, tool_ctx=} -> outcome, err

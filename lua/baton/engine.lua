@@ -201,6 +201,7 @@ function Engine:action_ctx()
 end
 
 local function finish(e, status, message, code)
+  e.final_message = status ~= "DONE" and message or nil
   e.db:update_run(e.run.id, { status = status, controller_pid = 0 })
   e.run.status = status
   e:emit("run.end", { status = status, message = message, code = code })

@@ -22,9 +22,10 @@ end
 function M:check_budget()
   local run, b = self.e.run, self.e.run.budgets or {}
   local s = run.spent or {}
+  local function n(x) return type(x) == "number" and x == math.floor(x) and string.format("%d", x) or tostring(x) end
   local function over(what, spent, limit, flag)
     errors.raise(errors.BUDGET, "%s budget reached: %s of %s spent (raise it with --max-%s on resume)",
-      what, spent, limit, flag)
+      what, n(spent), n(limit), flag)
   end
   if b.tokens and (s.tokens or 0) >= b.tokens then over("token", s.tokens or 0, b.tokens, "tokens") end
   if b.usd and (s.usd or 0) >= b.usd then over("cost", string.format("$%.4f", s.usd or 0), "$" .. b.usd, "cost") end
@@ -76,8 +77,8 @@ function M:chat(req)
   self:check_budget()
   local t0 = sys.clock()
   self.e:emit("llm.start", { agent = req.agent, model = req.model })
-  local resp, err, code = llm.chat(req)
-  local attempts = resp and resp.attempts or (type(err) == "table" and err.attempts) or {}
+  local resp, err, code, failure = llm.chat(req)
+  local attempts = resp and resp.attempts or (failure and failure.attempts) or {}
   for i, a in ipairs(attempts) do
     a.attempt = a.attempt or i
     local last = resp and i == #attempts

@@ -58,21 +58,30 @@ local function print_summary(s, message)
   w("  database   %s", s.database)
 end
 
+-- The run header: what runs, and what the sandbox can and cannot do here.
+function M.header(e, opts)
+  sys.trap_interrupt()
+  e.t0 = sys.clock()
+  local harness = require "baton.harness"
+  local h = harness.probe()
+  if opts.json or opts.quiet then return end
+  local missing = {}
+  for _, m in ipairs(h.missing or {}) do missing[#missing + 1] = tostring(m) end
+  io.stderr:write(string.format("baton: run %s — policy %s, team %s, model %s, jobs %d\n" ..
+    "  sandbox: landlock %s, network isolation %s%s\n", e.run.id, e.policy_name, e.team.name,
+    e:model_for("default"), e.jobs, (h.landlock_abi or 0) > 0 and ("ABI " .. h.landlock_abi) or
+    "unavailable (policy checks only)", h.netns and "yes" or "unavailable",
+    #missing > 0 and ("; missing: " .. table.concat(missing, ", ")) or ""))
+end
+
 -- Drives an engine to the end; prints the summary; returns the exit code.
 function M.drive(e, opts)
-  sys.trap_interrupt()
-  local t0 = sys.clock()
-  local h = require("baton.harness").probe and require("baton.harness").probe() or {}
-  if not opts.json and not opts.quiet then
-    io.stderr:write(string.format("baton: run %s — policy %s, team %s, model %s, jobs %d\n" ..
-      "  sandbox: landlock %s, network isolation %s\n", e.run.id, e.policy_name, e.team.name,
-      e:model_for("default"), e.jobs, (h.landlock_abi or 0) > 0 and ("ABI " .. h.landlock_abi) or
-      "unavailable (policy checks only)", h.netns and "yes" or "unavailable"))
-  end
+  local t0 = e.t0 or sys.clock()
   local ok, res = pcall(e.run_loop, e)
   e.progress:finish()
   local s = M.summary(e, sys.clock() - t0)
-  local message = ok and nil or (errors.is(res) and res.msg or tostring(res))
+  local message = e.final_message
+  if not ok then message = errors.is(res) and res.msg or tostring(res) end
   s.message = message
   if opts.json then io.stdout:write(cjson.encode(s), "\n") else print_summary(s, message) end
   if not ok then

@@ -54,7 +54,7 @@ local function make_env(file)
 end
 
 -- The hint added to a script error, by where it happened.
-local function hint_for(what) return string.format("fix %s and run `baton resume` to continue", what) end
+local function hint_for() return "fix it and run `baton resume` to continue" end
 
 local function guarded(fn, what, ...)
   local budget = M.INSTRUCTION_LIMIT
@@ -97,7 +97,7 @@ function M.load_module(name, what)
   f:close()
   if text:byte(1) == 27 then errors.raise(errors.USAGE, "%s: %s is a binary chunk; only Lua source is loaded", what, file) end
   local chunk, err = load(text, "@" .. file, "t", make_env(file))
-  if not chunk then errors.raise(errors.USAGE, "%s: %s (%s)", what, err, hint_for(file)) end
+  if not chunk then errors.raise(errors.USAGE, "%s: %s (fix the file and try again)", what, err) end
   local value = guarded(chunk, what .. " in " .. file)
   if value == nil then
     errors.raise(errors.USAGE, "%s: %s returned nothing (a module must `return` a table)", what, file)

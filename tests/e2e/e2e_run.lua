@@ -73,7 +73,7 @@ T.test("e2e-1.3 retries exhausted: the run fails with the reasons, exit 1", func
 end)
 
 T.test("e2e-1.4 a custom policy and a custom team from .baton/, no recompiling", function()
-  local ws = E.project(T, TWO)
+  local ws = E.project(T, TWO, { agent = "maker" })
   T.write(ws .. "/.baton/mine.lua", [[
 local fsm = require "fsm"
 return { name = "mine", decide = function(view, ctx)
@@ -99,18 +99,20 @@ return r
   T.match(r.out, '"agent":"maker"')
 end)
 
-T.test("e2e-1.5 a broken policy file: file:line, exit 2, nothing started", function()
+T.test("e2e-1.5 a broken policy file: file:line and a hint, exit 2, resumable once fixed", function()
   local ws = E.project(T, TWO)
   T.write(ws .. "/.baton/broken.lua", "return { decide = function(view)\n  return view.nope.x\nend }\n")
   local r = T.baton({ "run", "greet", "--policy", "broken" }, { cwd = ws })
   T.eq(r.code, 2, "exit")
-  T.match(r.err, "^baton: policy 'broken' in " .. ws:gsub("%p", "%%%0") ..
-    "/%.baton/broken%.lua: [^\n]*broken%.lua:2: attempt to index a nil value %(field 'nope'%)")
-  T.match(r.err, "run `baton resume` to continue")
+  T.match(r.err, "\nrun %w+: STOPPED — policy 'broken': [^\n]*/%.baton/broken%.lua:2: attempt to index " ..
+    "a nil value %(field 'nope'%) %(fix it and run `baton resume` to continue%)")
+  T.write(ws .. "/.baton/broken.lua", "return { decide = function(view, ctx) return ctx.fsm(view) end }\n")
+  r = T.baton({ "resume" }, { cwd = ws })
+  T.eq(r.code, 0, "exit after the fix (stderr: " .. r.err .. ")")
   T.write(ws .. "/.baton/syntax.lua", "return { decide = function(view) return { end }\n")
   r = T.baton({ "run", "greet", "--policy", "syntax" }, { cwd = ws })
   T.eq(r.code, 2, "exit")
-  T.match(r.err, "^baton: policy 'syntax': [^\n]*syntax%.lua:1: ")
+  T.match(r.err, "^baton: policy 'syntax': [^\n]*syntax%.lua:1: [^\n]* %(fix the file and try again%)\n$")
   T.write(ws .. "/.baton/noact.lua", "return { decide = function() return { action = 'DANCE' } end }\n")
   r = T.baton({ "run", "greet", "--policy", "noact" }, { cwd = ws })
   T.eq(r.code, 2, "exit")

@@ -9,8 +9,13 @@ local function q(v) return string.format("%q", v) end
 -- deps={keys}, role=, fixed=<content after a failed verify>}}. Every turn
 -- matches on what the agent was just told, so a resumed process (whose
 -- script starts fresh) answers exactly as the first one did.
+local agent_override
+
+local function agent_of(t) return agent_override or ((t.role or "backend") .. "-1") end
+
 function E.script(tasks, opts)
   opts = opts or {}
+  agent_override = opts.agent
   local out = { "local function call(n, a) return { name = n, arguments = a } end",
     "return { turns = {" }
   local adds = {}
@@ -26,16 +31,16 @@ function E.script(tasks, opts)
   out[#out + 1] = "{ when = { agent = 'planner' }, once = false, reply = { text = 'plan complete' } },"
   for _, t in ipairs(tasks) do
     if t.fixed then
-      out[#out + 1] = string.format("{ when = { contains = { 'failed verification', %s } }, once = false, " ..
-        "delay = %s, reply = { tool_calls = { call('write_file', { path = %s, content = %s }) } } },",
-        q(t.desc), t.delay or opts.delay or 0, q(t.file), q(t.fixed))
+      out[#out + 1] = string.format("{ when = { agent = %s, contains = { 'failed verification', %s } }, " ..
+        "once = false, delay = %s, reply = { tool_calls = { call('write_file', { path = %s, content = %s }) } } },",
+        q(agent_of(t)), q(t.desc), t.delay or opts.delay or 0, q(t.file), q(t.fixed))
     end
-    out[#out + 1] = string.format("{ when = { contains = %s }, once = false, delay = %s, " ..
+    out[#out + 1] = string.format("{ when = { agent = %s, contains = %s }, once = false, delay = %s, " ..
       "reply = { text = 'writing', tool_calls = { call('write_file', { path = %s, content = %s }) } } },",
-      q(t.desc), t.delay or opts.delay or 0, q(t.file), q(t.content))
-    out[#out + 1] = string.format("{ when = { contains = %s }, once = false, " ..
-      "reply = { tool_calls = { call('task_done', { summary = %s }) } } },", q(" to " .. t.file),
-      q(t.key .. " done"))
+      q(agent_of(t)), q(t.desc), t.delay or opts.delay or 0, q(t.file), q(t.content))
+    out[#out + 1] = string.format("{ when = { agent = %s, contains = %s }, once = false, " ..
+      "reply = { tool_calls = { call('task_done', { summary = %s }) } } },", q(agent_of(t)),
+      q(" to " .. t.file), q(t.key .. " done"))
   end
   out[#out + 1] = "{ when = { agent = 'reviewer' }, once = false, " ..
     "reply = { text = '{\"approved\": true, \"reasons\": []}' } },"

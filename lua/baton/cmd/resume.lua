@@ -57,6 +57,7 @@ refused.]],
     run = db:run(run.id)
     local e = project.engine(db, run, ws, { jobs = opts.jobs,
       progress = runner.progress.new { json = opts.json, quiet = opts.quiet } })
+    runner.header(e, opts)
     db:release_claims(run.id, { dead_only = true })
     e:reconcile()
     db:release_claims(run.id, { dead_only = true })

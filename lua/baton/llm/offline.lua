@@ -10,6 +10,7 @@
 --                  role = "coder",             -- exact req.role
 --                  contains = "add()",         -- plain substring of the last
 --                                              -- user/tool message or the system
+--                                              -- (or a list: all must be there)
 --                  tool_result_contains = "ok", -- the last message is a tool
 --                                              -- result containing this
 --                  schema = true },            -- req has (true) / lacks (false) a schema
@@ -94,8 +95,10 @@ local function matches(when, req)
   if when.role ~= nil and when.role ~= req.role then return false end
   if when.schema ~= nil and when.schema ~= (req.schema ~= nil) then return false end
   local last, last_role = M.last_message(req)
-  if when.contains ~= nil and not (has(last, when.contains) or has(req.system, when.contains)) then
-    return false
+  -- contains: one substring, or a list that must all be there
+  local wanted = type(when.contains) == "table" and when.contains or { when.contains }
+  for _, w in ipairs(wanted) do
+    if not (has(last, w) or has(req.system, w)) then return false end
   end
   if when.tool_result_contains ~= nil then
     local msgs = req.messages or {}
