@@ -19,3 +19,7 @@ echo "== baton tasks --tree"
 echo
 echo "== the verified tool"
 printf 'hello baton\nfrom the demo\n' | sh src/wc.sh
+echo
+echo "== baton report"
+"$BATON" report -o "$WS/report.html"
+echo "open it in a browser: file://$WS/report.html"

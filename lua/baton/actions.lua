@@ -186,7 +186,9 @@ function M.DONE(e, d)
     return { ok = false, summary = string.format("ignored: %d of %d tasks are DONE", v.counts.DONE,
       v.counts.total) }
   end
-  e.db:complete(e.run.root, "controller", e.root_epoch, "DONE", d.reasoning or "all tasks verified")
+  snapshot.hold_root(e)
+  local ok, err = e.db:complete(e.run.root, "controller", e.root_epoch, "DONE", d.reasoning or "all tasks verified")
+  if not ok then return { ok = false, summary = "cannot close the root requirement: " .. tostring(err) } end
   return { ok = true, final = "DONE", summary = "all tasks done and verified" }
 end
 

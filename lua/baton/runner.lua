@@ -56,6 +56,7 @@ local function print_summary(s, message)
   w("  wall time  %s", util.format_duration(s.duration))
   w("  workspace  %s", s.workspace)
   w("  database   %s", s.database)
+  w("  report     baton report %s -o report.html   (timeline, tree, diffs)", s.run)
 end
 
 -- The run header: what runs, and what the sandbox can and cannot do here.

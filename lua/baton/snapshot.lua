@@ -28,8 +28,21 @@ function M.restore_last(e)
   harness.rollback(e.workspace, ref, { store = store_of(e), ignore = e.ignore })
   e.db:update_run(e.run.id, keep)
   e.run = e.db:run(e.run.id)
+  M.hold_root(e)
   e:emit("rollback", { snapshot = last.id, label = last.label })
   return last.id
+end
+
+-- The controller holds the root requirement while the run works; a restore
+-- (which releases claims) or a crash gives it back, so take it again.
+function M.hold_root(e)
+  local root = e.db:req(e.run.root)
+  if root.status == "PENDING" then
+    local lease = e.db:claim(e.run.root, "controller", { pid = e.pid })
+    e.root_epoch = lease and lease.epoch
+  elseif root.status == "IN_PROGRESS" then
+    e.root_epoch = root.lease_epoch
+  end
 end
 
 return M

@@ -34,8 +34,10 @@ T.test("e2e-1.1 a run that succeeds: plan, assign, execute, verify, commit, done
   end
   T.eq(table.concat(order, " "), "DECOMPOSE ASSIGN EXECUTE ASSIGN EXECUTE VERIFY COMMIT DONE")
   T.eq(lines[1].v, 1, "json version")
-  local state = E.state(ws)
+  local state, run = E.state(ws)
   T.match(state, "^DONE\nDONE Write app.sh")
+  local db <close> = E.db(ws)
+  T.eq(db:req(run.root).status, "DONE", "root requirement")
 end)
 
 T.test("e2e-1.2 a failed verification rolls both halves back, then the fix passes", function()

@@ -62,13 +62,7 @@ refused.]],
     e:reconcile()
     db:release_claims(run.id, { dead_only = true })
     e.run = db:run(run.id)
-    local root = db:req(run.root)
-    if root.status == "PENDING" then
-      local lease = db:claim(run.root, "controller", { pid = e.pid })
-      e.root_epoch = lease and lease.epoch
-    else
-      e.root_epoch = root.lease_epoch
-    end
+    require("baton.snapshot").hold_root(e)
     return runner.drive(e, opts)
   end,
 }

@@ -67,8 +67,7 @@ Exit codes: 0 verified, 1 failed, 2 usage or config, 3 provider or auth,
     run = runner.lock(db, run)
     local e = project.engine(db, run, ws, { jobs = opts.jobs,
       progress = runner.progress.new { json = opts.json, quiet = opts.quiet } })
-    local lease = db:claim(run.root, "controller", { pid = e.pid })
-    e.root_epoch = lease and lease.epoch
+    require("baton.snapshot").hold_root(e)
     runner.header(e, opts)
     require("baton.snapshot").take(e, "start")
     return runner.drive(e, opts)
