@@ -36,6 +36,7 @@ local function plan_tools(e, seq)
     local ok, id = pcall(e.db.add_req, e.db, e.run.id, { parent = e.run.root,
       description = a.description, acceptance = a.acceptance or {}, deps = deps, role = a.role })
     if not ok then return "refused: " .. tostring(id):gsub("^[^:]+:%d+: ", "") end
+    e.plan_version = (e.plan_version or 0) + 1
     if a.key then meta.keys[a.key] = id end
     local text = "added " .. id .. (a.key and (" as " .. a.key) or "")
     meta.added[norm] = { id = id, seq = seq, text = text }

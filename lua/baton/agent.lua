@@ -12,6 +12,9 @@ local util = require "baton.util"
 
 local M = {}
 
+local EFFECTS = { write_file = true, delete_file = true, run_command = true, add_requirement = true,
+  register_contract = true }
+
 -- The text that introduces the task: description, criteria, contracts and
 -- what failed last time (so a retry learns from the rollback).
 function M.describe(e, task)
@@ -67,6 +70,9 @@ function M.converse(e, c)
     for i, call in ipairs(msg.tool_calls) do
       call.id = call.id or ("call_" .. turn .. "_" .. i)
       local result = tools.call(t, call.name, call.arguments, role.tools)
+      if EFFECTS[call.name] and not result:find("^denied") and not result:find("^error") then
+        e.effects = (e.effects or 0) + 1 -- the no-progress check counts changes to the world
+      end
       e:emit("tool", { agent = c.agent, task = c.task and c.task.id, tool = call.name,
         target = type(call.arguments) == "table" and (call.arguments.path or
           (type(call.arguments.argv) == "table" and table.concat(call.arguments.argv, " ")) or

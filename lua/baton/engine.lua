@@ -137,12 +137,13 @@ function Engine:check_limits()
     errors.raise(errors.BUDGET, "iteration limit reached (%d)", b.iterations)
   end
   if b.timeout and sys.clock() - self.started >= b.timeout then
-    errors.raise(errors.BUDGET, "timeout reached (%ss)", b.timeout)
+    errors.raise(errors.BUDGET, "timeout reached (%ss)", b.timeout == math.floor(b.timeout)
+      and string.format("%d", b.timeout) or tostring(b.timeout))
   end
   local fp = {}
   for _, r in ipairs(self.db:reqs(self.run.id)) do fp[#fp + 1] = r.id .. r.status end
   local snaps = self.db:snapshots(self.run.id)
-  fp = table.concat(fp, ",") .. "|" .. #snaps .. "|" .. (self.run.retry_used or 0)
+  fp = table.concat(fp, ",") .. "|" .. #snaps .. "|" .. (self.effects or 0)
   local limit = self.policy.no_progress_limit or 8
   if fp == self.last_fp then self.stuck = (self.stuck or 0) + 1 else self.stuck = 0 end
   self.last_fp = fp

@@ -27,6 +27,9 @@ function M:check_budget()
     errors.raise(errors.BUDGET, "%s budget reached: %s of %s spent (raise it with --max-%s on resume)",
       what, n(spent), n(limit), flag)
   end
+  if b.timeout and self.e.started and sys.clock() - self.e.started >= b.timeout then
+    errors.raise(errors.BUDGET, "timeout reached (%ss)", n(b.timeout))
+  end
   if b.tokens and (s.tokens or 0) >= b.tokens then over("token", s.tokens or 0, b.tokens, "tokens") end
   if b.usd and (s.usd or 0) >= b.usd then over("cost", string.format("$%.4f", s.usd or 0), "$" .. b.usd, "cost") end
   if b.requests and (s.requests or 0) >= b.requests then over("request", s.requests or 0, b.requests, "requests") end
@@ -44,9 +47,22 @@ function M:spend(usage, cost)
   self.e.db:update_run(run.id, { spent = s })
 end
 
+-- The run's ids in creation order ("T1", "T2"...; the run id is "RUN"), so
+-- a request names the same task the same way in a replayed run.
+function M:aliases()
+  local version = self.e.plan_version or 0
+  if self.alias_version ~= version or not self.alias_cache then
+    local a = { [self.e.run.id] = "RUN" }
+    for i, r in ipairs(self.e.db:reqs(self.e.run.id)) do a[r.id] = "T" .. i end
+    self.alias_cache, self.alias_version = a, version
+  end
+  return self.alias_cache
+end
+
 -- The ledger key: the request's content, plus how many identical requests
 -- this process made before, so a replayed run maps call n to recorded call n.
 function M:key(req)
+  req.key_aliases = self:aliases()
   local k = llm.request_key(req)
   local n = (self.seen[k] or 0) + 1
   self.seen[k] = n
@@ -75,6 +91,11 @@ function M:chat(req)
     return resp
   end
   self:check_budget()
+  local limit = (self.e.run.budgets or {}).timeout
+  if limit then -- a slow reply cannot carry the run past its timeout
+    local left = math.max(1, limit - (sys.clock() - self.e.started))
+    req.timeout = math.min(req.timeout or left, left)
+  end
   local t0 = sys.clock()
   self.e:emit("llm.start", { agent = req.agent, model = req.model })
   local resp, err, code, failure = llm.chat(req)

@@ -25,6 +25,7 @@ function M.restore_last(e)
   local keep = { spent = e.run.spent, retry_used = e.run.retry_used, meta = e.run.meta,
     iteration = e.run.iteration }
   local ref = e.db:restore(e.run.id, last.id)
+  e.plan_version = (e.plan_version or 0) + 1
   harness.rollback(e.workspace, ref, { store = store_of(e), ignore = e.ignore })
   e.db:update_run(e.run.id, keep)
   e.run = e.db:run(e.run.id)

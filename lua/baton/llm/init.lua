@@ -59,9 +59,14 @@ end
 
 -- A stable key of what the model is asked: model, system, messages, tools and
 -- schema, canonically encoded and hashed (FNV-1a 64, 16 hex digits).
+-- req.key_aliases (optional) maps words of the request to stable names
+-- before hashing: the engine maps a run's random requirement ids to their
+-- creation order, so a replayed run (with new ids) asks the same keys.
 function M.request_key(req)
-  return json.fnv1a64(json.encode { model = req.model, system = req.system, messages = req.messages,
-                                    tools = req.tools, schema = req.schema })
+  local text = json.encode { model = req.model, system = req.system, messages = req.messages,
+                             tools = req.tools, schema = req.schema }
+  if req.key_aliases then text = text:gsub("%w+", req.key_aliases) end
+  return json.fnv1a64(text)
 end
 
 -- Process-wide options, set by the engine from CLI flags.

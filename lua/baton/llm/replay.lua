@@ -14,7 +14,7 @@ local index, source   -- key -> {entries..., next=}, and the cassette's path
 -- The parts of a request that go into a cassette and into its key.
 function M.stored_request(req)
   return { model = req.model, system = req.system, messages = req.messages, tools = req.tools,
-           schema = req.schema, agent = req.agent, role = req.role }
+           schema = req.schema, agent = req.agent, role = req.role, key_aliases = req.key_aliases }
 end
 
 -- Starts recording to path (truncating it); nil stops.
