@@ -120,7 +120,8 @@ static void test_corrupt(void) {
     char run[BT_SSOT_IDLEN], id[BT_SSOT_IDLEN];
     new_run(db, run);
     bt_ssot_req_spec spec = {.description = "some text to spread over pages"};
-    for (int i = 0; i < 300; i++) bt_ssot_add_req(db, run, &spec, id);
+    for (int i = 0; i < 300; i++)
+        bt_ssot_add_req(db, run, &spec, id);
     bt_ssot_close(db);
     char path[512], msg[600];
     snprintf(path, sizeof path, "%s/bad.db", dir);
@@ -128,7 +129,8 @@ static void test_corrupt(void) {
     CHECK(fd >= 0);
     char junk[4096];
     memset(junk, 0xA5, sizeof junk);
-    for (int page = 1; page < 12; page++) CHECK(pwrite(fd, junk, sizeof junk, page * 4096L) > 0);
+    for (int page = 1; page < 12; page++)
+        CHECK(pwrite(fd, junk, sizeof junk, page * 4096L) > 0);
     close(fd);
     const char *code = NULL;
     int rc = bt_ssot_open(path, 500, &db, msg, sizeof msg, &code);
@@ -140,8 +142,8 @@ static void test_corrupt(void) {
         bt_ssot_close(db);
     }
     CHECK(rc != BT_SSOT_OK);
-    CHECK(code && (!strcmp(code, "corrupt") || !strcmp(code, "notadb") ||
-                   !strcmp(code, "unknown")));
+    CHECK(code &&
+          (!strcmp(code, "corrupt") || !strcmp(code, "notadb") || !strcmp(code, "unknown")));
 }
 
 int main(void) {
