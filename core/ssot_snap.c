@@ -147,7 +147,8 @@ static int snapshot(bt_ssot *db, const char *run_prefix, const char *label, cons
             " ?3, ?4, json_object("
             "'reqs', (SELECT json_group_array(json_object('id', id, 'status', status,"
             "  'assignee', assignee, 'description', description, 'acceptance', json(acceptance),"
-            "  'role', role)) FROM (SELECT * FROM reqs WHERE run = ?1 ORDER BY rowid)),"
+            "  'role', role, 'parent', parent, 'created_at', created_at)) FROM (SELECT * FROM reqs"
+            "  WHERE run = ?1 ORDER BY rowid)),"
             "'deps', (SELECT json_group_array(json_array(d.req, d.dep)) FROM deps d JOIN reqs q"
             "  ON q.id = d.req WHERE q.run = ?1),"
             "'contracts', (SELECT json_group_array(json_object('name', name, 'kind', kind,"
@@ -234,6 +235,12 @@ static int restore_reqs(bt_ssot *db, const char *run, long long sid, const char 
 static const char *const restore_sql[] = {
     "DELETE FROM reqs WHERE run = ?1 AND id NOT IN (SELECT json_extract(value, '$.id')"
     " FROM json_each(?2, '$.reqs'))",
+    /* nodes deleted by a rollback to an older snapshot come back (parents first) */
+    "INSERT OR IGNORE INTO reqs(id, run, parent, description, acceptance, role, created_at)"
+    " SELECT json_extract(value, '$.id'), ?1, json_extract(value, '$.parent'),"
+    " json_extract(value, '$.description'), json_extract(value, '$.acceptance'),"
+    " json_extract(value, '$.role'), json_extract(value, '$.created_at')"
+    " FROM json_each(?2, '$.reqs') ORDER BY key",
     "DELETE FROM deps WHERE req IN (SELECT id FROM reqs WHERE run = ?1)",
     "INSERT INTO deps(req, dep) SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]')"
     " FROM json_each(?2, '$.deps')",
@@ -260,7 +267,7 @@ static int restore(bt_ssot *db, const char *run_prefix, long long sid) {
     sqlite3_reset(st);
     if (!state) return ssot_err(db, BT_SSOT_FAIL, "nomem", "ssot: out of memory");
     for (int i = 0; rc == BT_SSOT_OK && restore_sql[i]; i++) {
-        if (i == 1) rc = restore_reqs(db, run, sid, state);
+        if (i == 2) rc = restore_reqs(db, run, sid, state);
         if (rc) break;
         st = ssot_stmt(db, restore_sql[i]);
         if (!st) {
