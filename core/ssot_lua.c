@@ -28,8 +28,9 @@ static int ssot_open(lua_State *L) {
     int busy = 5000;
     if (!lua_isnoneornil(L, 2)) {
         luaL_checktype(L, 2, LUA_TTABLE);
-        busy = (int)bt_opt_int_field(L, 2, "busy_timeout_ms", 5000);
-        luaL_argcheck(L, busy > 0, 2, "busy_timeout_ms must be positive");
+        lua_Integer ms = bt_opt_int_field(L, 2, "busy_timeout_ms", 5000);
+        luaL_argcheck(L, ms > 0 && ms <= 3600000, 2, "busy_timeout_ms must be 1..3600000");
+        busy = (int)ms;
     }
     luaL_argcheck(L, *path, 1, "empty path");
     ssot_box *b = lua_newuserdatauv(L, sizeof *b, 0);

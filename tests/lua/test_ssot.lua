@@ -69,6 +69,8 @@ T.test("ssot-1.3 a database from a newer baton is refused; bad open arguments", 
   T.raises(function() ssot.open("") end, "bad argument #1 to 'open' (empty path)")
   T.raises(function() ssot.open(path, { busy_timeout_ms = "x" }) end,
     "option 'busy_timeout_ms' must be a number, got string")
+  T.raises(function() ssot.open(path, { busy_timeout_ms = 0 }) end,
+    "bad argument #2 to 'open' (busy_timeout_ms must be 1..3600000)")
   db, err, code = ssot.open("/proc/nope/x.db")
   T.eq(db, nil)
   T.match(err, "^ssot: cannot create the folder of /proc/nope/x%.db: ")
