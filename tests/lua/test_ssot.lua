@@ -77,6 +77,17 @@ T.test("ssot-1.3 a database from a newer baton is refused; bad open arguments", 
   T.eq(code, "open")
 end)
 
+T.test("ssot-1.6 an older baton database is migrated forward", function()
+  local path = T.tmpdir() .. "/old.db"
+  -- schema 0: a baton file (application_id 'BTN1') whose tables were never made
+  sh("sqlite3 " .. T.q(path) .. " 'PRAGMA application_id=1112821297'")
+  local db = assert(ssot.open(path))
+  T.eq(db:create_run { requirement = "x" }.status, "RUNNING")
+  db:close()
+  T.eq(sh("sqlite3 " .. T.q(path) .. " 'PRAGMA user_version; PRAGMA application_id'"),
+    "1\n1112821297\n")
+end)
+
 T.test("ssot-1.4 a read-only file: writes come back as nil, message, readonly", function()
   local dir = T.tmpdir()
   local path = dir .. "/ro.db"
