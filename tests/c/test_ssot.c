@@ -71,6 +71,12 @@ static void test_error_kinds(void) {
         CHECK_INT(bt_ssot_set_status(db, loop, "PENDING", "x", NULL), BT_SSOT_OK);
     }
     CHECK_INT(count(db, "SELECT count(*) FROM events WHERE kind = 'status'"), 2002);
+    /* the journal is append-only, even for raw SQL on the connection */
+    CHECK_INT(sqlite3_exec(bt_ssot_handle(db), "DELETE FROM events", NULL, NULL, NULL),
+              SQLITE_CONSTRAINT_TRIGGER);
+    CHECK_STR(sqlite3_errmsg(bt_ssot_handle(db)), "the event journal is append-only");
+    CHECK_INT(sqlite3_exec(bt_ssot_handle(db), "UPDATE events SET kind = 'x'", NULL, NULL, NULL),
+              SQLITE_CONSTRAINT_TRIGGER);
     bt_ssot_close(db);
 }
 
