@@ -179,8 +179,37 @@ static int is_json(const char *name) {
     return 0;
 }
 
+/* cjson decodes every number as a float; our encoder writes integral
+ * floats without a fraction anyway, so integral values become integers
+ * again (16, not 16.0). Depth-limited like the encoder. */
+static void integers(lua_State *L, int idx, int depth) {
+    if (depth > 64 || !lua_checkstack(L, 4)) return;
+    lua_pushnil(L);
+    while (lua_next(L, idx)) { /* stack: key, value */
+        if (lua_type(L, -1) == LUA_TTABLE) {
+            integers(L, lua_gettop(L), depth + 1);
+        } else if (lua_type(L, -1) == LUA_TNUMBER && !lua_isinteger(L, -1)) {
+            lua_Integer i;
+            if (lua_numbertointeger(floor(lua_tonumber(L, -1)), &i) &&
+                (lua_Number)i == lua_tonumber(L, -1)) {
+                lua_pushvalue(L, -2);
+                lua_pushinteger(L, i);
+                lua_rawset(L, idx); /* replacing an existing field is allowed mid-traversal */
+            }
+        }
+        lua_pop(L, 1);
+    }
+}
+
 static int decode(lua_State *L) { /* stack: decode, text */
     lua_call(L, 1, 1);
+    if (lua_type(L, 1) == LUA_TTABLE)
+        integers(L, 1, 0);
+    else if (lua_type(L, 1) == LUA_TNUMBER) {
+        lua_Integer i;
+        lua_Number n = lua_tonumber(L, 1);
+        if (lua_numbertointeger(floor(n), &i) && (lua_Number)i == n) lua_pushinteger(L, i);
+    }
     return 1;
 }
 

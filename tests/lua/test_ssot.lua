@@ -138,6 +138,8 @@ T.test("ssot-2.1 runs: create, get by prefix, latest, list, update", function()
   T.eq(run.models.coder, "offline")
   T.eq(run.budgets.usd, 1.5)
   T.eq(run.spent.tokens, 0)
+  T.eq(math.type(run.budgets.tokens), "integer", "JSON integers come back as integers")
+  T.eq(math.type(run.budgets.usd), "float")
   T.eq(db:req(run.root).description, "build a thing", "the root requirement")
   local run2 = db:create_run { requirement = "second", meta = { note = "n" } }
   T.eq(db:latest_run().id, run2.id)
@@ -511,7 +513,8 @@ T.test("ssot-8.1 the journal: order, since, kind, limit, same transaction", func
   T.eq(#db:events(run.id, { kind = "even" }), 10)
   local since = db:events(run.id, { since = first + 15 })
   T.eq(#since, 5)
-  T.eq(since[1].payload.i, 16)
+  T.eq(math.type(since[1].payload.i), "integer")
+  T.eq(since[1].payload.list[1], 16)
   T.eq(#db:events(run.id, { since = first, limit = 3 }), 3)
   T.eq(db:events(run.id, { kind = "odd", limit = 1 })[1].actor, "tester")
   -- rolled back together with the change it records
