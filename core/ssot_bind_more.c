@@ -112,7 +112,7 @@ static int db_restore(lua_State *L) {
     ssotb_ctx c = {L, 0};
     int rc = bt_ssot_restore(db, run, sid, ssotb_one, &c);
     if (rc) return ssotb_fail(L, db, rc);
-    if (lua_getfield(L, -1, "workspace_ref") == LUA_TNIL) lua_pushboolean(L, 0);
+    if (c.n == 0 || lua_getfield(L, -1, "workspace_ref") == LUA_TNIL) lua_pushboolean(L, 0);
     return 1;
 }
 

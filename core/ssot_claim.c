@@ -125,7 +125,9 @@ static int claim(bt_ssot *db, const char *id, const char *agent, long long pid, 
     ssot_bind_text(st, 2, agent);
     sqlite3_bind_double(st, 3, ssot_now());
     sqlite3_bind_int64(st, 4, pid);
-    if (ssot_row(db, st) != 1) return BT_SSOT_FAIL;
+    got = ssot_row(db, st);
+    if (got == 0) return ssot_err(db, BT_SSOT_FAIL, "sqlite", "ssot: %s vanished", r.id);
+    if (got < 0) return BT_SSOT_FAIL;
     *epoch = sqlite3_column_int64(st, 0);
     rc = ssot_done(db, st);
     return rc ? rc : ssot_journal_status(db, r.run, r.id, "PENDING", "IN_PROGRESS", agent, "claim");
