@@ -28,8 +28,11 @@ static sqlite3 *open_db(const char *path) {
     sqlite3 *db;
     ok(sqlite3_open(path, &db), db);
     sqlite3_busy_timeout(db, 60000);
-    ok(sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                        " PRAGMA foreign_keys=ON", NULL, NULL, NULL), db);
+    ok(sqlite3_exec(db,
+                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                    " PRAGMA foreign_keys=ON",
+                    NULL, NULL, NULL),
+       db);
     return db;
 }
 
@@ -43,10 +46,12 @@ static void schema(sqlite3 *db, int n) {
                     "CREATE TABLE IF NOT EXISTS events(run TEXT, seq INTEGER, time REAL, actor"
                     " TEXT, kind TEXT, payload TEXT, PRIMARY KEY(run, seq)) WITHOUT ROWID;"
                     "BEGIN",
-                    NULL, NULL, NULL), db);
+                    NULL, NULL, NULL),
+       db);
     sqlite3_stmt *st;
-    ok(sqlite3_prepare_v2(db, "INSERT INTO reqs(id, run, status) VALUES(?1, 'run', 'PENDING')",
-                          -1, &st, NULL), db);
+    ok(sqlite3_prepare_v2(db, "INSERT INTO reqs(id, run, status) VALUES(?1, 'run', 'PENDING')", -1,
+                          &st, NULL),
+       db);
     for (int i = 0; i < n; i++) {
         char id[16];
         snprintf(id, sizeof id, "r%d", i);
@@ -60,7 +65,8 @@ static void schema(sqlite3 *db, int n) {
 
 enum { BEGIN, COMMIT, LOAD, DEPS, CLAIM, MOVE, JOURNAL, NSTMT };
 static const char *sql[NSTMT] = {
-    "BEGIN IMMEDIATE", "COMMIT",
+    "BEGIN IMMEDIATE",
+    "COMMIT",
     "SELECT id, run, status, COALESCE(lease_holder, ''), lease_epoch FROM reqs WHERE id = ?1",
     "SELECT 1 FROM deps d JOIN reqs q ON q.id = d.dep WHERE d.req = ?1 AND q.status <> 'DONE'",
     "UPDATE reqs SET status = 'IN_PROGRESS', assignee = ?2, lease_holder = ?2, lease_epoch ="
@@ -91,7 +97,8 @@ static int run(sqlite3 *db, int k, const char *a, const char *b) {
 }
 
 static void prepare(sqlite3 *db) {
-    for (int k = 0; k < NSTMT; k++) ok(sqlite3_prepare_v2(db, sql[k], -1, &st[k], NULL), db);
+    for (int k = 0; k < NSTMT; k++)
+        ok(sqlite3_prepare_v2(db, sql[k], -1, &st[k], NULL), db);
 }
 
 static void set_status(sqlite3 *db, const char *id, const char *to) {
@@ -117,18 +124,21 @@ static double measure(const char *path, int procs, int claims, int n) {
         prepare(db);
         char id[16];
         if (claims) {
-            for (int i = 0; i < n; i++) snprintf(id, sizeof id, "r%d", i), claim(db, id);
+            for (int i = 0; i < n; i++)
+                snprintf(id, sizeof id, "r%d", i), claim(db, id);
         } else {
             snprintf(id, sizeof id, "r%d", p);
             for (int i = 0; i < n / 3 / procs; i++) {
                 claim(db, id), set_status(db, id, "BLOCKED"), set_status(db, id, "PENDING");
             }
         }
-        for (int k = 0; k < NSTMT; k++) sqlite3_finalize(st[k]);
+        for (int k = 0; k < NSTMT; k++)
+            sqlite3_finalize(st[k]);
         sqlite3_close(db);
         if (procs > 1) _exit(0);
     }
-    while (procs > 1 && wait(NULL) > 0) {}
+    while (procs > 1 && wait(NULL) > 0) {
+    }
     return now() - t0;
 }
 
@@ -146,8 +156,8 @@ int main(int argc, char **argv) {
             double secs = measure(path, procs, claims, n);
             int ops = claims ? n : n / 3 / procs * 3 * procs;
             printf("raw %d process%s: %-26s %8d ops %7.2f s %10.0f /s\n", procs,
-                   procs > 1 ? "es" : "  ", claims ? "claims" : "journaled status updates",
-                   ops, secs, ops / secs);
+                   procs > 1 ? "es" : "  ", claims ? "claims" : "journaled status updates", ops,
+                   secs, ops / secs);
         }
     }
     return 0;

@@ -40,16 +40,26 @@ int ssot_err(bt_ssot *db, int kind, const char *code, const char *fmt, ...) {
 static const char *code_of(int rc) {
     switch (rc & 0xff) {
     case SQLITE_BUSY:
-    case SQLITE_LOCKED: return "busy";
-    case SQLITE_FULL: return "full";
-    case SQLITE_READONLY: return "readonly";
-    case SQLITE_CORRUPT: return "corrupt";
-    case SQLITE_NOTADB: return "notadb";
-    case SQLITE_IOERR: return "ioerr";
-    case SQLITE_CANTOPEN: return "open";
-    case SQLITE_CONSTRAINT: return "constraint";
-    case SQLITE_NOMEM: return "nomem";
-    default: return "sqlite";
+    case SQLITE_LOCKED:
+        return "busy";
+    case SQLITE_FULL:
+        return "full";
+    case SQLITE_READONLY:
+        return "readonly";
+    case SQLITE_CORRUPT:
+        return "corrupt";
+    case SQLITE_NOTADB:
+        return "notadb";
+    case SQLITE_IOERR:
+        return "ioerr";
+    case SQLITE_CANTOPEN:
+        return "open";
+    case SQLITE_CONSTRAINT:
+        return "constraint";
+    case SQLITE_NOMEM:
+        return "nomem";
+    default:
+        return "sqlite";
     }
 }
 
@@ -60,9 +70,15 @@ int ssot_sqlerr(bt_ssot *db, int rc) {
     return ssot_err(db, BT_SSOT_FAIL, code_of(rc), "ssot: %s", sqlite3_errmsg(db->db));
 }
 
-const char *bt_ssot_msg(const bt_ssot *db) { return db->msg; }
-const char *bt_ssot_code(const bt_ssot *db) { return db->code ? db->code : "ok"; }
-sqlite3 *bt_ssot_handle(bt_ssot *db) { return db->db; }
+const char *bt_ssot_msg(const bt_ssot *db) {
+    return db->msg;
+}
+const char *bt_ssot_code(const bt_ssot *db) {
+    return db->code ? db->code : "ok";
+}
+sqlite3 *bt_ssot_handle(bt_ssot *db) {
+    return db->db;
+}
 
 sqlite3_stmt *ssot_stmt(bt_ssot *db, const char *sql) {
     for (int i = 0; i < db->ncache; i++) {
@@ -124,8 +140,10 @@ int ssot_each(bt_ssot *db, sqlite3_stmt *st, bt_ssot_row_fn fn, void *ctx) {
 }
 
 void ssot_bind_text(sqlite3_stmt *st, int i, const char *s) {
-    if (s) sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
-    else sqlite3_bind_null(st, i);
+    if (s)
+        sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, i);
 }
 
 void ssot_newid(bt_ssot *db, const char *prefix, int n, char out[BT_SSOT_IDLEN]) {
@@ -135,7 +153,8 @@ void ssot_newid(bt_ssot *db, const char *prefix, int n, char out[BT_SSOT_IDLEN])
     (void)db;
     size_t p = strlen(prefix);
     memcpy(out, prefix, p);
-    for (int i = 0; i < n; i++) out[p + (size_t)i] = digits[rnd[i] % 36];
+    for (int i = 0; i < n; i++)
+        out[p + (size_t)i] = digits[rnd[i] % 36];
     out[p + (size_t)n] = 0;
 }
 
@@ -200,8 +219,10 @@ void bt_ssot_rollback(bt_ssot *db) {
     if (db->depth <= 0) return;
     for (sqlite3_stmt *st = NULL; (st = sqlite3_next_stmt(db->db, st));)
         if (sqlite3_stmt_busy(st)) sqlite3_reset(st);
-    if (db->depth > 1) sqlite3_exec(db->db, "ROLLBACK TO bt; RELEASE bt", NULL, NULL, NULL);
-    else if (!sqlite3_get_autocommit(db->db)) sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
+    if (db->depth > 1)
+        sqlite3_exec(db->db, "ROLLBACK TO bt; RELEASE bt", NULL, NULL, NULL);
+    else if (!sqlite3_get_autocommit(db->db))
+        sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
     db->depth--;
 }
 
@@ -259,15 +280,16 @@ int bt_ssot_open(const char *path, int busy_ms, bt_ssot **out, char *msg, size_t
     db->rng = (unsigned long)getpid() * 2654435761UL + (unsigned long)time(NULL);
     int rc = BT_SSOT_OK;
     if (strcmp(path, ":memory:") != 0 && make_parent(path) != 0)
-        rc = ssot_err(db, BT_SSOT_FAIL, "open", "ssot: cannot create the folder of %s: %s",
-                      path, strerror(errno));
+        rc = ssot_err(db, BT_SSOT_FAIL, "open", "ssot: cannot create the folder of %s: %s", path,
+                      strerror(errno));
     if (rc == BT_SSOT_OK) {
         int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
         int src = sqlite3_open_v2(path, &db->db, flags, NULL);
         if (src != SQLITE_OK)
             rc = ssot_err(db, BT_SSOT_FAIL, "open", "ssot: cannot open %s: %s", path,
                           db->db ? sqlite3_errmsg(db->db) : "out of memory");
-        else rc = configure(db);
+        else
+            rc = configure(db);
     }
     if (rc != BT_SSOT_OK) {
         snprintf(msg, msglen, "%s", db->msg);
@@ -281,7 +303,8 @@ int bt_ssot_open(const char *path, int busy_ms, bt_ssot **out, char *msg, size_t
 
 void bt_ssot_close(bt_ssot *db) {
     if (!db) return;
-    for (int i = 0; i < db->ncache; i++) sqlite3_finalize(db->cache[i].st);
+    for (int i = 0; i < db->ncache; i++)
+        sqlite3_finalize(db->cache[i].st);
     if (db->db) sqlite3_close_v2(db->db);
     free(db);
 }

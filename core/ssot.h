@@ -63,8 +63,7 @@ int bt_ssot_record_action(bt_ssot *db, const char *run, const bt_ssot_val *f, in
 int bt_ssot_actions(bt_ssot *db, const char *run, long long limit, bt_ssot_row_fn fn, void *ctx);
 
 /* Resolves an id or unique prefix in table "runs" or "reqs" into out. */
-int bt_ssot_resolve(bt_ssot *db, const char *table, const char *prefix,
-                    char out[BT_SSOT_IDLEN]);
+int bt_ssot_resolve(bt_ssot *db, const char *table, const char *prefix, char out[BT_SSOT_IDLEN]);
 
 /* Requirements. acceptance is a JSON array text; deps are ids or prefixes. */
 typedef struct {
@@ -77,8 +76,8 @@ int bt_ssot_add_req(bt_ssot *db, const char *run, const bt_ssot_req_spec *spec,
 /* Unknown id: BT_SSOT_REFUSED with code "unknown" (the binding returns nil). */
 int bt_ssot_req(bt_ssot *db, const char *id, bt_ssot_row_fn fn, void *ctx);
 /* status/parent may be NULL; ready=1 lists PENDING nodes whose deps are DONE. */
-int bt_ssot_reqs(bt_ssot *db, const char *run, const char *status, const char *parent,
-                 int ready, bt_ssot_row_fn fn, void *ctx);
+int bt_ssot_reqs(bt_ssot *db, const char *run, const char *status, const char *parent, int ready,
+                 bt_ssot_row_fn fn, void *ctx);
 int bt_ssot_set_description(bt_ssot *db, const char *id, const char *text);
 int bt_ssot_set_transcript(bt_ssot *db, const char *id, const char *text);
 int bt_ssot_add_dep(bt_ssot *db, const char *id, const char *dep);
@@ -86,8 +85,7 @@ int bt_ssot_add_dep(bt_ssot *db, const char *id, const char *dep);
 /* The status machine. set_status is the controller's door (no lease check). */
 int bt_ssot_set_status(bt_ssot *db, const char *id, const char *to, const char *by,
                        const char *reason);
-int bt_ssot_claim(bt_ssot *db, const char *id, const char *agent, long long pid,
-                  long long *epoch);
+int bt_ssot_claim(bt_ssot *db, const char *id, const char *agent, long long pid, long long *epoch);
 int bt_ssot_complete(bt_ssot *db, const char *id, const char *agent, long long epoch,
                      const char *to, const char *reason);
 int bt_ssot_heartbeat(bt_ssot *db, const char *id, const char *agent, long long epoch);
@@ -97,12 +95,11 @@ int bt_ssot_release_claims(bt_ssot *db, const char *run, int dead_only, int *cou
  * message and optionally contract, node, path. */
 int bt_ssot_add_contract(bt_ssot *db, const char *run, const char *name, const char *kind,
                          const char *owner, const char *spec_json, long long *cid);
-int bt_ssot_contracts(bt_ssot *db, const char *run, const char *name, bt_ssot_row_fn fn,
-                      void *ctx);
+int bt_ssot_contracts(bt_ssot *db, const char *run, const char *name, bt_ssot_row_fn fn, void *ctx);
 typedef void (*bt_ssot_violation_fn)(void *ctx, const char *kind, const char *message,
                                      const char *contract, const char *node, const char *path);
-int bt_ssot_validate(bt_ssot *db, const char *run, const char *workspace,
-                     bt_ssot_violation_fn fn, void *ctx, int *nviolations);
+int bt_ssot_validate(bt_ssot *db, const char *run, const char *workspace, bt_ssot_violation_fn fn,
+                     void *ctx, int *nviolations);
 
 /* Snapshots of the SSOT half; restore commits, then passes the snapshot's
  * row (workspace_ref, label) to fn. */
@@ -114,16 +111,13 @@ int bt_ssot_restore(bt_ssot *db, const char *run, long long sid, bt_ssot_row_fn 
 /* The event journal. payload is JSON text or NULL. since is exclusive. */
 int bt_ssot_event(bt_ssot *db, const char *run, const char *actor, const char *kind,
                   const char *payload, long long *seq);
-int bt_ssot_events(bt_ssot *db, const char *run, long long since, const char *kind,
-                   long long limit, bt_ssot_row_fn fn, void *ctx);
+int bt_ssot_events(bt_ssot *db, const char *run, long long since, const char *kind, long long limit,
+                   bt_ssot_row_fn fn, void *ctx);
 
 /* The LLM ledger. Fields: agent, role, model, input_tokens, output_tokens,
  * cost, latency, attempt, status, key, response. by is NULL, "agent" or "model". */
-int bt_ssot_llm_record(bt_ssot *db, const char *run, const bt_ssot_val *f, int n,
-                       long long *id);
-int bt_ssot_llm_lookup(bt_ssot *db, const char *run, const char *key, bt_ssot_row_fn fn,
-                       void *ctx);
-int bt_ssot_llm_totals(bt_ssot *db, const char *run, const char *by, bt_ssot_row_fn fn,
-                       void *ctx);
+int bt_ssot_llm_record(bt_ssot *db, const char *run, const bt_ssot_val *f, int n, long long *id);
+int bt_ssot_llm_lookup(bt_ssot *db, const char *run, const char *key, bt_ssot_row_fn fn, void *ctx);
+int bt_ssot_llm_totals(bt_ssot *db, const char *run, const char *by, bt_ssot_row_fn fn, void *ctx);
 
 #endif

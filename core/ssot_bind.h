@@ -39,8 +39,6 @@ typedef struct {
 } ssotb_field;
 int ssotb_fields(lua_State *L, int t, const ssotb_field *specs, bt_ssot_val *vals, int max,
                  const char *noun);
-/* An optional string field; raises when it is not a string. */
-const char *ssotb_str(lua_State *L, int t, const char *key);
 
 /* Registers the methods of ssot_bind_req.c / ssot_bind_more.c into the table on top. */
 void ssotb_req_methods(lua_State *L);

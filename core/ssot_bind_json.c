@@ -83,8 +83,10 @@ static void jtable(jbuf *b, int idx, int depth, int empty_array) {
         lua_pop(L, 1);
     }
     if (count == 0) {
-        if (empty_array) JLIT(b, "[]");
-        else JLIT(b, "{}");
+        if (empty_array)
+            JLIT(b, "[]");
+        else
+            JLIT(b, "{}");
         return;
     }
     if (count == n) {
@@ -125,19 +127,27 @@ static void jvalue(jbuf *b, int idx, int depth, int empty_array) {
     if (depth > 64) luaL_error(L, "%s: table nested too deeply (a cycle?) for JSON", b->what);
     luaL_checkstack(L, 4, "JSON nesting");
     switch (lua_type(L, idx)) {
-    case LUA_TNIL: JLIT(b, "null"); break;
-    case LUA_TBOOLEAN:
-        if (lua_toboolean(L, idx)) JLIT(b, "true");
-        else JLIT(b, "false");
+    case LUA_TNIL:
+        JLIT(b, "null");
         break;
-    case LUA_TNUMBER: jnumber(b, L, idx); break;
+    case LUA_TBOOLEAN:
+        if (lua_toboolean(L, idx))
+            JLIT(b, "true");
+        else
+            JLIT(b, "false");
+        break;
+    case LUA_TNUMBER:
+        jnumber(b, L, idx);
+        break;
     case LUA_TSTRING: {
         size_t len;
         const char *s = lua_tolstring(L, idx, &len);
         jstring(b, s, len);
         break;
     }
-    case LUA_TTABLE: jtable(b, idx, depth, empty_array); break;
+    case LUA_TTABLE:
+        jtable(b, idx, depth, empty_array);
+        break;
     case LUA_TLIGHTUSERDATA:
         if (lua_touserdata(L, idx) == NULL) { /* cjson.null */
             JLIT(b, "null");
@@ -160,8 +170,8 @@ const char *ssotb_encode(lua_State *L, int idx, int empty_array, const char *wha
     return lua_tostring(L, b.slot);
 }
 
-static const char *const json_cols[] = {"acceptance", "deps", "models", "budgets", "spent",
-                                        "meta", "spec", "payload", "detail", NULL};
+static const char *const json_cols[] = {"acceptance", "deps", "models",  "budgets", "spent",
+                                        "meta",       "spec", "payload", "detail",  NULL};
 
 static int is_json(const char *name) {
     for (int i = 0; json_cols[i]; i++)
@@ -169,8 +179,37 @@ static int is_json(const char *name) {
     return 0;
 }
 
+/* cjson decodes every number as a float; our encoder writes integral
+ * floats without a fraction anyway, so integral values become integers
+ * again (16, not 16.0). Depth-limited like the encoder. */
+static void integers(lua_State *L, int idx, int depth) {
+    if (depth > 64 || !lua_checkstack(L, 4)) return;
+    lua_pushnil(L);
+    while (lua_next(L, idx)) { /* stack: key, value */
+        if (lua_type(L, -1) == LUA_TTABLE) {
+            integers(L, lua_gettop(L), depth + 1);
+        } else if (lua_type(L, -1) == LUA_TNUMBER && !lua_isinteger(L, -1)) {
+            lua_Integer i;
+            if (lua_numbertointeger(floor(lua_tonumber(L, -1)), &i) &&
+                (lua_Number)i == lua_tonumber(L, -1)) {
+                lua_pushvalue(L, -2);
+                lua_pushinteger(L, i);
+                lua_rawset(L, idx); /* replacing an existing field is allowed mid-traversal */
+            }
+        }
+        lua_pop(L, 1);
+    }
+}
+
 static int decode(lua_State *L) { /* stack: decode, text */
     lua_call(L, 1, 1);
+    if (lua_type(L, 1) == LUA_TTABLE)
+        integers(L, 1, 0);
+    else if (lua_type(L, 1) == LUA_TNUMBER) {
+        lua_Integer i;
+        lua_Number n = lua_tonumber(L, 1);
+        if (lua_numbertointeger(floor(n), &i) && (lua_Number)i == n) lua_pushinteger(L, i);
+    }
     return 1;
 }
 
@@ -191,14 +230,21 @@ static void push_row(lua_State *L, sqlite3_stmt *st) {
     for (int i = 0; i < n; i++) {
         const char *name = sqlite3_column_name(st, i);
         switch (sqlite3_column_type(st, i)) {
-        case SQLITE_NULL: continue;
-        case SQLITE_INTEGER: lua_pushinteger(L, sqlite3_column_int64(st, i)); break;
-        case SQLITE_FLOAT: lua_pushnumber(L, sqlite3_column_double(st, i)); break;
+        case SQLITE_NULL:
+            continue;
+        case SQLITE_INTEGER:
+            lua_pushinteger(L, sqlite3_column_int64(st, i));
+            break;
+        case SQLITE_FLOAT:
+            lua_pushnumber(L, sqlite3_column_double(st, i));
+            break;
         default: {
             const char *s = (const char *)sqlite3_column_text(st, i);
             size_t len = (size_t)sqlite3_column_bytes(st, i);
-            if (is_json(name)) push_json(L, s, len);
-            else lua_pushlstring(L, s, len);
+            if (is_json(name))
+                push_json(L, s, len);
+            else
+                lua_pushlstring(L, s, len);
         }
         }
         lua_setfield(L, -2, name);
@@ -226,8 +272,7 @@ static const ssotb_field *spec_of(const ssotb_field *specs, const char *key) {
 }
 
 /* Reads t[key] (on top of the stack) as the given type into v. */
-static void read_field(lua_State *L, const char *key, char type, bt_ssot_val *v,
-                       const char *noun) {
+static void read_field(lua_State *L, const char *key, char type, bt_ssot_val *v, const char *noun) {
     int lt = lua_type(L, -1);
     v->name = key;
     if (type == 'i' || type == 'n') {
@@ -235,8 +280,10 @@ static void read_field(lua_State *L, const char *key, char type, bt_ssot_val *v,
         if (lt != LUA_TNUMBER || (type == 'i' && !isint))
             luaL_error(L, "%s '%s' must be %s, got %s", noun, key,
                        type == 'i' ? "an integer" : "a number", luaL_typename(L, -1));
-        if (isint) v->type = BT_V_INT, v->i = lua_tointeger(L, -1);
-        else v->type = BT_V_REAL, v->d = lua_tonumber(L, -1);
+        if (isint)
+            v->type = BT_V_INT, v->i = lua_tointeger(L, -1);
+        else
+            v->type = BT_V_REAL, v->d = lua_tonumber(L, -1);
     } else if (type == 's') {
         if (lt != LUA_TSTRING)
             luaL_error(L, "%s '%s' must be a string, got %s", noun, key, luaL_typename(L, -1));
@@ -271,8 +318,4 @@ int ssotb_fields(lua_State *L, int t, const ssotb_field *specs, bt_ssot_val *val
         read_field(L, specs[i].name, specs[i].type, &vals[n++], noun); /* value stays */
     }
     return n;
-}
-
-const char *ssotb_str(lua_State *L, int t, const char *key) {
-    return bt_opt_str_field(L, t, key, NULL);
 }

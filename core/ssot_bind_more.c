@@ -8,9 +8,9 @@
 static const ssotb_field contract_fields[] = {
     {"name", 's'}, {"kind", 's'}, {"owner", 's'}, {"spec", 'j'}, {NULL, 0}};
 static const ssotb_field llm_fields[] = {
-    {"agent", 's'},   {"role", 's'},    {"model", 's'},   {"input_tokens", 'i'},
-    {"output_tokens", 'i'}, {"cost", 'n'}, {"latency", 'n'}, {"attempt", 'i'},
-    {"status", 's'},  {"key", 's'},     {"response", 's'}, {NULL, 0}};
+    {"agent", 's'},         {"role", 's'}, {"model", 's'},    {"input_tokens", 'i'},
+    {"output_tokens", 'i'}, {"cost", 'n'}, {"latency", 'n'},  {"attempt", 'i'},
+    {"status", 's'},        {"key", 's'},  {"response", 's'}, {NULL, 0}};
 
 static const char *val_of(const bt_ssot_val *v, int n, const char *name) {
     for (int i = 0; i < n; i++)
@@ -53,8 +53,8 @@ static int db_contract(lua_State *L) {
     return 1;
 }
 
-static void add_violation(void *arg, const char *kind, const char *message,
-                          const char *contract, const char *node, const char *path) {
+static void add_violation(void *arg, const char *kind, const char *message, const char *contract,
+                          const char *node, const char *path) {
     ssotb_ctx *c = arg;
     lua_State *L = c->L;
     lua_createtable(L, 0, 5);
@@ -112,7 +112,7 @@ static int db_restore(lua_State *L) {
     ssotb_ctx c = {L, 0};
     int rc = bt_ssot_restore(db, run, sid, ssotb_one, &c);
     if (rc) return ssotb_fail(L, db, rc);
-    if (lua_getfield(L, -1, "workspace_ref") == LUA_TNIL) lua_pushboolean(L, 0);
+    if (c.n == 0 || lua_getfield(L, -1, "workspace_ref") == LUA_TNIL) lua_pushboolean(L, 0);
     return 1;
 }
 
@@ -139,9 +139,12 @@ static int db_events(lua_State *L) {
         bt_ssot_val v[3];
         int n = ssotb_fields(L, 3, f, v, 3, "events option");
         for (int i = 0; i < n; i++) {
-            if (!strcmp(v[i].name, "kind")) kind = v[i].s;
-            else if (!strcmp(v[i].name, "since")) since = v[i].i;
-            else limit = v[i].i;
+            if (!strcmp(v[i].name, "kind"))
+                kind = v[i].s;
+            else if (!strcmp(v[i].name, "since"))
+                since = v[i].i;
+            else
+                limit = v[i].i;
         }
     }
     lua_newtable(L);
@@ -169,8 +172,10 @@ static int db_llm_lookup(lua_State *L) {
     ssotb_ctx c = {L, 0};
     int rc = bt_ssot_llm_lookup(db, run, key, ssotb_one, &c);
     if (rc) return ssotb_fail(L, db, rc);
-    if (c.n == 0) lua_pushnil(L);
-    else lua_getfield(L, -1, "response");
+    if (c.n == 0)
+        lua_pushnil(L);
+    else
+        lua_getfield(L, -1, "response");
     return 1;
 }
 
@@ -186,10 +191,12 @@ static int db_llm_totals(lua_State *L) {
         if (c.n == 0) { /* no calls yet: zeros */
             lua_createtable(L, 0, 5);
             const char *keys[] = {"calls", "input_tokens", "output_tokens"};
-            for (int i = 0; i < 3; i++) lua_pushinteger(L, 0), lua_setfield(L, -2, keys[i]);
+            for (int i = 0; i < 3; i++)
+                lua_pushinteger(L, 0), lua_setfield(L, -2, keys[i]);
             lua_pushnumber(L, 0), lua_setfield(L, -2, "cost");
             lua_pushnumber(L, 0), lua_setfield(L, -2, "latency");
-        } else lua_rawgeti(L, -1, 1);
+        } else
+            lua_rawgeti(L, -1, 1);
         return 1;
     }
     lua_newtable(L); /* stack: rows, byname */
@@ -208,12 +215,19 @@ static int db_llm_totals(lua_State *L) {
     return 1;
 }
 
-static const luaL_Reg more_methods[] = {
-    {"add_contract", db_add_contract}, {"contracts", db_contracts}, {"contract", db_contract},
-    {"validate", db_validate},         {"snapshot", db_snapshot},   {"snapshots", db_snapshots},
-    {"restore", db_restore},           {"event", db_event},         {"events", db_events},
-    {"llm_record", db_llm_record},     {"llm_lookup", db_llm_lookup},
-    {"llm_totals", db_llm_totals},     {NULL, NULL}};
+static const luaL_Reg more_methods[] = {{"add_contract", db_add_contract},
+                                        {"contracts", db_contracts},
+                                        {"contract", db_contract},
+                                        {"validate", db_validate},
+                                        {"snapshot", db_snapshot},
+                                        {"snapshots", db_snapshots},
+                                        {"restore", db_restore},
+                                        {"event", db_event},
+                                        {"events", db_events},
+                                        {"llm_record", db_llm_record},
+                                        {"llm_lookup", db_llm_lookup},
+                                        {"llm_totals", db_llm_totals},
+                                        {NULL, NULL}};
 
 void ssotb_more_methods(lua_State *L) {
     luaL_setfuncs(L, more_methods, 0);

@@ -9,9 +9,8 @@
 
 #define MAX_DEPS 256
 
-static const ssotb_field req_fields[] = {{"parent", 's'}, {"description", 's'},
-                                         {"acceptance", 'a'}, {"deps", 'a'},
-                                         {"role", 's'}, {NULL, 0}};
+static const ssotb_field req_fields[] = {{"parent", 's'}, {"description", 's'}, {"acceptance", 'a'},
+                                         {"deps", 'a'},   {"role", 's'},        {NULL, 0}};
 
 /* Checks that the field key of the table at t is an array of strings. */
 static int string_list(lua_State *L, int t, const char *key, const char **out, int max) {
@@ -42,10 +41,14 @@ static int db_add_req(lua_State *L) {
     string_list(L, 3, "acceptance", NULL, 1000);
     spec.deps = deps;
     for (int i = 0; i < n; i++) {
-        if (!strcmp(v[i].name, "parent")) spec.parent = v[i].s;
-        else if (!strcmp(v[i].name, "description")) spec.description = v[i].s;
-        else if (!strcmp(v[i].name, "acceptance")) spec.acceptance = v[i].s;
-        else if (!strcmp(v[i].name, "role")) spec.role = v[i].s;
+        if (!strcmp(v[i].name, "parent"))
+            spec.parent = v[i].s;
+        else if (!strcmp(v[i].name, "description"))
+            spec.description = v[i].s;
+        else if (!strcmp(v[i].name, "acceptance"))
+            spec.acceptance = v[i].s;
+        else if (!strcmp(v[i].name, "role"))
+            spec.role = v[i].s;
     }
     char id[BT_SSOT_IDLEN];
     int rc = bt_ssot_add_req(db, run, &spec, id);
@@ -75,7 +78,8 @@ static int db_reqs(lua_State *L) {
         static const ssotb_field f[] = {{"status", 's'}, {"parent", 's'}, {NULL, 0}};
         bt_ssot_val v[2];
         int n = ssotb_fields(L, 3, f, v, 2, "reqs option");
-        for (int i = 0; i < n; i++) *(strcmp(v[i].name, "status") ? &parent : &status) = v[i].s;
+        for (int i = 0; i < n; i++)
+            *(strcmp(v[i].name, "status") ? &parent : &status) = v[i].s;
     }
     lua_newtable(L);
     ssotb_ctx c = {L, 0};
@@ -126,7 +130,8 @@ static int db_set_status(lua_State *L) {
         static const ssotb_field f[] = {{"by", 's'}, {"reason", 's'}, {NULL, 0}};
         bt_ssot_val v[2];
         int n = ssotb_fields(L, 4, f, v, 2, "set_status option");
-        for (int i = 0; i < n; i++) *(strcmp(v[i].name, "by") ? &reason : &by) = v[i].s;
+        for (int i = 0; i < n; i++)
+            *(strcmp(v[i].name, "by") ? &reason : &by) = v[i].s;
     }
     return done(L, db, bt_ssot_set_status(db, id, to, by, reason));
 }
@@ -181,14 +186,19 @@ static int db_release_claims(lua_State *L) {
     return 1;
 }
 
-static const luaL_Reg req_methods[] = {
-    {"add_req", db_add_req},     {"req", db_req},
-    {"reqs", db_reqs},           {"ready", db_ready},
-    {"set_description", db_set_description}, {"set_transcript", db_set_transcript},
-    {"add_dep", db_add_dep},     {"set_status", db_set_status},
-    {"claim", db_claim},         {"complete", db_complete},
-    {"heartbeat", db_heartbeat}, {"release_claims", db_release_claims},
-    {NULL, NULL}};
+static const luaL_Reg req_methods[] = {{"add_req", db_add_req},
+                                       {"req", db_req},
+                                       {"reqs", db_reqs},
+                                       {"ready", db_ready},
+                                       {"set_description", db_set_description},
+                                       {"set_transcript", db_set_transcript},
+                                       {"add_dep", db_add_dep},
+                                       {"set_status", db_set_status},
+                                       {"claim", db_claim},
+                                       {"complete", db_complete},
+                                       {"heartbeat", db_heartbeat},
+                                       {"release_claims", db_release_claims},
+                                       {NULL, NULL}};
 
 void ssotb_req_methods(lua_State *L) {
     luaL_setfuncs(L, req_methods, 0);

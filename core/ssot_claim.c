@@ -35,9 +35,9 @@ typedef struct {
 
 /* Loads the state of id (exact ids skip the prefix search: the hot path). */
 static int load(bt_ssot *db, const char *id, req_state *r) {
-    sqlite3_stmt *st = ssot_stmt(
-        db, "SELECT id, run, status, COALESCE(lease_holder, ''), lease_epoch FROM reqs"
-            " WHERE id = ?1");
+    sqlite3_stmt *st =
+        ssot_stmt(db, "SELECT id, run, status, COALESCE(lease_holder, ''), lease_epoch FROM reqs"
+                      " WHERE id = ?1");
     if (!st) return BT_SSOT_FAIL;
     ssot_bind_text(st, 1, id);
     int got = ssot_row(db, st);
@@ -96,8 +96,7 @@ int bt_ssot_set_status(bt_ssot *db, const char *id, const char *to, const char *
     return rc ? rc : ssot_finish(db, set_status(db, id, to, by, reason));
 }
 
-static int claim(bt_ssot *db, const char *id, const char *agent, long long pid,
-                 long long *epoch) {
+static int claim(bt_ssot *db, const char *id, const char *agent, long long pid, long long *epoch) {
     req_state r;
     int rc = load(db, id, &r);
     if (rc) return rc;
@@ -112,9 +111,8 @@ static int claim(bt_ssot *db, const char *id, const char *agent, long long pid,
     int got = ssot_row(db, st);
     if (got < 0) return BT_SSOT_FAIL;
     if (got == 1) {
-        rc = ssot_err(db, BT_SSOT_REFUSED, "deps_not_done",
-                      "cannot claim %s: dependency %s is %s", r.id,
-                      (const char *)sqlite3_column_text(st, 0),
+        rc = ssot_err(db, BT_SSOT_REFUSED, "deps_not_done", "cannot claim %s: dependency %s is %s",
+                      r.id, (const char *)sqlite3_column_text(st, 0),
                       (const char *)sqlite3_column_text(st, 1));
         sqlite3_reset(st);
         return rc;
@@ -127,14 +125,15 @@ static int claim(bt_ssot *db, const char *id, const char *agent, long long pid,
     ssot_bind_text(st, 2, agent);
     sqlite3_bind_double(st, 3, ssot_now());
     sqlite3_bind_int64(st, 4, pid);
-    if (ssot_row(db, st) != 1) return BT_SSOT_FAIL;
+    got = ssot_row(db, st);
+    if (got == 0) return ssot_err(db, BT_SSOT_FAIL, "sqlite", "ssot: %s vanished", r.id);
+    if (got < 0) return BT_SSOT_FAIL;
     *epoch = sqlite3_column_int64(st, 0);
     rc = ssot_done(db, st);
     return rc ? rc : ssot_journal_status(db, r.run, r.id, "PENDING", "IN_PROGRESS", agent, "claim");
 }
 
-int bt_ssot_claim(bt_ssot *db, const char *id, const char *agent, long long pid,
-                  long long *epoch) {
+int bt_ssot_claim(bt_ssot *db, const char *id, const char *agent, long long pid, long long *epoch) {
     if (!agent || !*agent)
         return ssot_err(db, BT_SSOT_MISUSE, "field", "a claim needs an agent name");
     int rc = bt_ssot_begin(db);
@@ -148,13 +147,12 @@ static int holds(bt_ssot *db, const req_state *r, const char *agent, long long e
                         r->id, r->status);
     if (strcmp(r->holder, agent) != 0 || r->epoch != epoch)
         return ssot_err(db, BT_SSOT_REFUSED, "lease_lost",
-                        "lease lost on %s: held by %s at epoch %lld", r->id, r->holder,
-                        r->epoch);
+                        "lease lost on %s: held by %s at epoch %lld", r->id, r->holder, r->epoch);
     return BT_SSOT_OK;
 }
 
-static int complete(bt_ssot *db, const char *id, const char *agent, long long epoch,
-                    const char *to, const char *reason) {
+static int complete(bt_ssot *db, const char *id, const char *agent, long long epoch, const char *to,
+                    const char *reason) {
     req_state r;
     int rc = load(db, id, &r);
     if (rc == BT_SSOT_OK) rc = holds(db, &r, agent, epoch);
@@ -207,9 +205,9 @@ static int release(bt_ssot *db, const char *run_prefix, int dead_only, int *coun
     char run[BT_SSOT_IDLEN];
     int rc = bt_ssot_resolve(db, "runs", run_prefix, run);
     if (rc) return rc;
-    sqlite3_stmt *st = ssot_stmt(
-        db, "SELECT id, COALESCE(lease_pid, 0) FROM reqs WHERE run = ?1 AND status ="
-            " 'IN_PROGRESS' ORDER BY rowid");
+    sqlite3_stmt *st =
+        ssot_stmt(db, "SELECT id, COALESCE(lease_pid, 0) FROM reqs WHERE run = ?1 AND status ="
+                      " 'IN_PROGRESS' ORDER BY rowid");
     if (!st) return BT_SSOT_FAIL;
     ssot_bind_text(st, 1, run);
     int n = 0, cap = 0;
@@ -225,9 +223,9 @@ static int release(bt_ssot *db, const char *run_prefix, int dead_only, int *coun
         snprintf(ids[n++], BT_SSOT_IDLEN, "%s", (const char *)sqlite3_column_text(st, 0));
     }
     sqlite3_reset(st);
-    rc = rc == SQLITE_DONE ? BT_SSOT_OK
-                           : rc == SQLITE_ROW ? ssot_err(db, BT_SSOT_FAIL, "nomem", "ssot: out of memory")
-                                              : ssot_sqlerr(db, rc);
+    rc = rc == SQLITE_DONE  ? BT_SSOT_OK
+         : rc == SQLITE_ROW ? ssot_err(db, BT_SSOT_FAIL, "nomem", "ssot: out of memory")
+                            : ssot_sqlerr(db, rc);
     for (int i = 0; rc == BT_SSOT_OK && i < n; i++)
         rc = release_one(db, run, ids[i], dead_only ? "holder died" : "released");
     free(ids);

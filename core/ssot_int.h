@@ -10,11 +10,11 @@
 struct bt_ssot {
     sqlite3 *db;
     int busy_ms;
-    int depth;           /* transaction nesting: 0 = autocommit */
-    double busy_start;   /* when the current wait for a lock began */
-    unsigned long rng;   /* jitter for the busy handler */
-    const char *code;    /* code word of the last failure (static string) */
-    char msg[512];       /* message of the last failure */
+    int depth;         /* transaction nesting: 0 = autocommit */
+    double busy_start; /* when the current wait for a lock began */
+    unsigned long rng; /* jitter for the busy handler */
+    const char *code;  /* code word of the last failure (static string) */
+    char msg[512];     /* message of the last failure */
     int ncache;
     struct {
         const char *sql; /* keyed by the literal's address */

@@ -28,8 +28,9 @@ static int ssot_open(lua_State *L) {
     int busy = 5000;
     if (!lua_isnoneornil(L, 2)) {
         luaL_checktype(L, 2, LUA_TTABLE);
-        busy = (int)bt_opt_int_field(L, 2, "busy_timeout_ms", 5000);
-        luaL_argcheck(L, busy > 0, 2, "busy_timeout_ms must be positive");
+        lua_Integer ms = bt_opt_int_field(L, 2, "busy_timeout_ms", 5000);
+        luaL_argcheck(L, ms > 0 && ms <= 3600000, 2, "busy_timeout_ms must be 1..3600000");
+        busy = (int)ms;
     }
     luaL_argcheck(L, *path, 1, "empty path");
     ssot_box *b = lua_newuserdatauv(L, sizeof *b, 0);
@@ -52,8 +53,10 @@ static int db_close(lua_State *L) {
 
 static int db_tostring(lua_State *L) {
     ssot_box *b = luaL_checkudata(L, 1, SSOT_DB);
-    if (b->db) lua_pushfstring(L, "ssot.db (%s)", sqlite3_db_filename(bt_ssot_handle(b->db), "main"));
-    else lua_pushliteral(L, "ssot.db (closed)");
+    if (b->db)
+        lua_pushfstring(L, "ssot.db (%s)", sqlite3_db_filename(bt_ssot_handle(b->db), "main"));
+    else
+        lua_pushliteral(L, "ssot.db (closed)");
     return 1;
 }
 
@@ -76,16 +79,17 @@ static int db_tx(lua_State *L) {
     return lua_gettop(L) - base;
 }
 
-static const ssotb_field run_create[] = {
-    {"requirement", 's'}, {"workspace", 's'}, {"policy", 's'}, {"team", 's'}, {"models", 'j'},
-    {"budgets", 'j'},     {"meta", 'j'},      {"retry_max", 'i'}, {NULL, 0}};
+static const ssotb_field run_create[] = {{"requirement", 's'}, {"workspace", 's'}, {"policy", 's'},
+                                         {"team", 's'},        {"models", 'j'},    {"budgets", 'j'},
+                                         {"meta", 'j'},        {"retry_max", 'i'}, {NULL, 0}};
 static const ssotb_field run_update[] = {
-    {"status", 's'}, {"iteration", 'i'}, {"retry_used", 'i'}, {"retry_max", 'i'},
-    {"spent", 'j'},  {"controller_pid", 'i'}, {"meta", 'j'}, {"policy", 's'},
-    {"team", 's'},   {"models", 'j'},     {"budgets", 'j'},  {"workspace", 's'}, {NULL, 0}};
-static const ssotb_field action_fields[] = {
-    {"action", 's'},    {"target", 's'},  {"role", 's'}, {"reasoning", 's'},
-    {"outcome", 's'},   {"detail", 'j'},  {NULL, 0}};
+    {"status", 's'}, {"iteration", 'i'},      {"retry_used", 'i'}, {"retry_max", 'i'},
+    {"spent", 'j'},  {"controller_pid", 'i'}, {"meta", 'j'},       {"policy", 's'},
+    {"team", 's'},   {"models", 'j'},         {"budgets", 'j'},    {"workspace", 's'},
+    {NULL, 0}};
+static const ssotb_field action_fields[] = {{"action", 's'},    {"target", 's'},  {"role", 's'},
+                                            {"reasoning", 's'}, {"outcome", 's'}, {"detail", 'j'},
+                                            {NULL, 0}};
 
 /* Pushes one run (id NULL: the latest) or nil when there is none. */
 static int push_run(lua_State *L, bt_ssot *db, const char *id) {
@@ -155,11 +159,16 @@ static int db_actions(lua_State *L) {
     return rc ? ssotb_fail(L, db, rc) : 1;
 }
 
-static const luaL_Reg db_methods[] = {
-    {"close", db_close},           {"tx", db_tx},           {"create_run", db_create_run},
-    {"run", db_run},               {"runs", db_runs},       {"latest_run", db_latest_run},
-    {"update_run", db_update_run}, {"record_action", db_record_action},
-    {"actions", db_actions},       {NULL, NULL}};
+static const luaL_Reg db_methods[] = {{"close", db_close},
+                                      {"tx", db_tx},
+                                      {"create_run", db_create_run},
+                                      {"run", db_run},
+                                      {"runs", db_runs},
+                                      {"latest_run", db_latest_run},
+                                      {"update_run", db_update_run},
+                                      {"record_action", db_record_action},
+                                      {"actions", db_actions},
+                                      {NULL, NULL}};
 
 static const luaL_Reg ssot_funcs[] = {{"open", ssot_open}, {NULL, NULL}};
 

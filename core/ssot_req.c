@@ -9,11 +9,11 @@
 
 #include "ssot_int.h"
 
-#define REQ_COLS                                                                           \
-    "SELECT r.id, r.run, r.parent, r.description, r.acceptance, (SELECT json_group_array(dep)" \
-    " FROM (SELECT dep FROM deps WHERE req = r.id ORDER BY dep)) AS deps, r.role, r.status,"   \
-    " r.assignee, r.lease_epoch, r.lease_holder, r.lease_time, r.lease_pid, (SELECT text FROM" \
-    " transcripts WHERE req = r.id) AS transcript,"    \
+#define REQ_COLS                                                                                   \
+    "SELECT r.id, r.run, r.parent, r.description, r.acceptance, (SELECT json_group_array(dep)"     \
+    " FROM (SELECT dep FROM deps WHERE req = r.id ORDER BY dep)) AS deps, r.role, r.status,"       \
+    " r.assignee, r.lease_epoch, r.lease_holder, r.lease_time, r.lease_pid, (SELECT text FROM"     \
+    " transcripts WHERE req = r.id) AS transcript,"                                                \
     " r.status_by, r.status_at, r.created_at FROM reqs r "
 
 int ssot_valid_status(const char *s) {
@@ -40,7 +40,7 @@ static int run_of(bt_ssot *db, const char *id, char run[BT_SSOT_IDLEN]) {
 }
 
 int ssot_resolve_in(bt_ssot *db, const char *run, const char *what, const char *prefix,
-                      char out[BT_SSOT_IDLEN]) {
+                    char out[BT_SSOT_IDLEN]) {
     char other[BT_SSOT_IDLEN];
     int rc = bt_ssot_resolve(db, "reqs", prefix, out);
     if (rc == BT_SSOT_OK) rc = run_of(db, out, other);
@@ -52,9 +52,9 @@ int ssot_resolve_in(bt_ssot *db, const char *run, const char *what, const char *
 
 static int insert_req(bt_ssot *db, const char *run, const char *parent,
                       const bt_ssot_req_spec *spec, const char *id) {
-    sqlite3_stmt *st = ssot_stmt(
-        db, "INSERT INTO reqs(id, run, parent, description, acceptance, role, created_at)"
-            " VALUES(?1, ?2, ?3, ?4, COALESCE(?5, '[]'), ?6, ?7)");
+    sqlite3_stmt *st =
+        ssot_stmt(db, "INSERT INTO reqs(id, run, parent, description, acceptance, role, created_at)"
+                      " VALUES(?1, ?2, ?3, ?4, COALESCE(?5, '[]'), ?6, ?7)");
     if (!st) return BT_SSOT_FAIL;
     ssot_bind_text(st, 1, id);
     ssot_bind_text(st, 2, run);
@@ -82,7 +82,8 @@ static int add_req(bt_ssot *db, const char *run_prefix, const bt_ssot_req_spec *
     char run[BT_SSOT_IDLEN], parent[BT_SSOT_IDLEN];
     int rc = bt_ssot_resolve(db, "runs", run_prefix, run);
     if (rc) return rc;
-    if (spec->parent) rc = ssot_resolve_in(db, run, "parent", spec->parent, parent);
+    if (spec->parent)
+        rc = ssot_resolve_in(db, run, "parent", spec->parent, parent);
     else { /* default parent: the run's root (NULL while the root itself is made) */
         sqlite3_stmt *st = ssot_stmt(db, "SELECT COALESCE(root, '') FROM runs WHERE id = ?1");
         if (!st) return BT_SSOT_FAIL;
@@ -104,8 +105,10 @@ static int add_req(bt_ssot *db, const char *run_prefix, const bt_ssot_req_spec *
     rc = insert_req(db, run, *parent ? parent : NULL, spec, id);
     if (rc) return rc;
     char payload[96]; /* ids are [0-9a-z]: no escaping needed */
-    if (*parent) snprintf(payload, sizeof payload, "{\"id\":\"%s\",\"parent\":\"%s\"}", id, parent);
-    else snprintf(payload, sizeof payload, "{\"id\":\"%s\"}", id);
+    if (*parent)
+        snprintf(payload, sizeof payload, "{\"id\":\"%s\",\"parent\":\"%s\"}", id, parent);
+    else
+        snprintf(payload, sizeof payload, "{\"id\":\"%s\"}", id);
     return bt_ssot_event(db, run, "ssot", "req", payload, NULL);
 }
 
@@ -129,8 +132,8 @@ int bt_ssot_req(bt_ssot *db, const char *id, bt_ssot_row_fn fn, void *ctx) {
     return ssot_each(db, st, fn, ctx);
 }
 
-int bt_ssot_reqs(bt_ssot *db, const char *run, const char *status, const char *parent,
-                 int ready, bt_ssot_row_fn fn, void *ctx) {
+int bt_ssot_reqs(bt_ssot *db, const char *run, const char *status, const char *parent, int ready,
+                 bt_ssot_row_fn fn, void *ctx) {
     char rid[BT_SSOT_IDLEN], pid[BT_SSOT_IDLEN];
     if (status && !ssot_valid_status(status)) return bad_status(db, status);
     int rc = bt_ssot_resolve(db, "runs", run, rid);
@@ -157,11 +160,13 @@ static int set_text(bt_ssot *db, const char *id, const char *text, int transcrip
     int rc = bt_ssot_resolve(db, "reqs", id, rid);
     if (rc) return rc;
     sqlite3_stmt *st;
-    if (transcript && !text) st = ssot_stmt(db, "DELETE FROM transcripts WHERE req = ?1");
+    if (transcript && !text)
+        st = ssot_stmt(db, "DELETE FROM transcripts WHERE req = ?1");
     else if (transcript)
         st = ssot_stmt(db, "INSERT INTO transcripts(req, text) VALUES(?1, ?2) ON CONFLICT(req)"
                            " DO UPDATE SET text = excluded.text");
-    else st = ssot_stmt(db, "UPDATE reqs SET description = ?2 WHERE id = ?1");
+    else
+        st = ssot_stmt(db, "UPDATE reqs SET description = ?2 WHERE id = ?1");
     if (!st) return BT_SSOT_FAIL;
     ssot_bind_text(st, 1, rid);
     ssot_bind_text(st, 2, text);
@@ -182,8 +187,7 @@ int bt_ssot_set_transcript(bt_ssot *db, const char *id, const char *text) {
 
 /* The node just before `node` on a dependency path starting at `from`:
  * 1 found (pred set, empty when node == from), 0 unreachable, -1 failure. */
-static int predecessor(bt_ssot *db, const char *from, const char *node,
-                       char pred[BT_SSOT_IDLEN]) {
+static int predecessor(bt_ssot *db, const char *from, const char *node, char pred[BT_SSOT_IDLEN]) {
     sqlite3_stmt *st = ssot_stmt(
         db, "WITH RECURSIVE walk(node, via) AS (SELECT ?1, NULL UNION SELECT d.dep, w.node"
             " FROM walk w JOIN deps d ON d.req = w.node) SELECT COALESCE(via, '') FROM walk"

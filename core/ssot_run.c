@@ -6,13 +6,12 @@
 
 #include "ssot_int.h"
 
-#define RUN_COLS                                                                           \
-    "SELECT id, root, requirement, status, iteration, retry_used, retry_max, policy, team," \
-    " models, budgets, spent, workspace, meta, controller_pid, created_at, updated_at"      \
+#define RUN_COLS                                                                                   \
+    "SELECT id, root, requirement, status, iteration, retry_used, retry_max, policy, team,"        \
+    " models, budgets, spent, workspace, meta, controller_pid, created_at, updated_at"             \
     " FROM runs "
 
-int bt_ssot_resolve(bt_ssot *db, const char *table, const char *prefix,
-                    char out[BT_SSOT_IDLEN]) {
+int bt_ssot_resolve(bt_ssot *db, const char *table, const char *prefix, char out[BT_SSOT_IDLEN]) {
     int reqs = strcmp(table, "reqs") == 0;
     const char *noun = reqs ? "requirement" : "run";
     if (!prefix || !*prefix || strlen(prefix) >= BT_SSOT_IDLEN)
@@ -35,8 +34,10 @@ int bt_ssot_resolve(bt_ssot *db, const char *table, const char *prefix,
         }
         if (n == 0) snprintf(out, BT_SSOT_IDLEN, "%s", id);
         size_t len = strlen(list);
-        if (n < 5) snprintf(list + len, sizeof list - len, "%s%s", n ? ", " : "", id);
-        else if (n == 5) snprintf(list + len, sizeof list - len, ", ...");
+        if (n < 5)
+            snprintf(list + len, sizeof list - len, "%s%s", n ? ", " : "", id);
+        else if (n == 5)
+            snprintf(list + len, sizeof list - len, ", ...");
         n++;
     }
     sqlite3_reset(st);
@@ -56,13 +57,20 @@ static int bind_named(bt_ssot *db, sqlite3_stmt *st, const bt_ssot_val *f, int n
         snprintf(pname, sizeof pname, ":%s", f[k].name);
         int i = sqlite3_bind_parameter_index(st, pname);
         if (i == 0 || strcmp(f[k].name, "id") == 0 || strcmp(f[k].name, "now") == 0)
-            return ssot_err(db, BT_SSOT_MISUSE, "field", "unknown %s field '%s'", noun,
-                            f[k].name);
+            return ssot_err(db, BT_SSOT_MISUSE, "field", "unknown %s field '%s'", noun, f[k].name);
         switch (f[k].type) {
-        case BT_V_NULL: sqlite3_bind_null(st, i); break;
-        case BT_V_INT: sqlite3_bind_int64(st, i, f[k].i); break;
-        case BT_V_REAL: sqlite3_bind_double(st, i, f[k].d); break;
-        default: sqlite3_bind_text(st, i, f[k].s, -1, SQLITE_STATIC); break;
+        case BT_V_NULL:
+            sqlite3_bind_null(st, i);
+            break;
+        case BT_V_INT:
+            sqlite3_bind_int64(st, i, f[k].i);
+            break;
+        case BT_V_REAL:
+            sqlite3_bind_double(st, i, f[k].d);
+            break;
+        default:
+            sqlite3_bind_text(st, i, f[k].s, -1, SQLITE_STATIC);
+            break;
         }
     }
     return BT_SSOT_OK;
@@ -80,7 +88,8 @@ static int insert_run(bt_ssot *db, const bt_ssot_val *f, int n, const char *id) 
     for (int k = 0; k < n; k++)
         if (strcmp(f[k].name, "requirement") == 0 && f[k].type == BT_V_TEXT) req = f[k].s;
     if (!req || !*req)
-        return ssot_err(db, BT_SSOT_MISUSE, "field", "a run needs a requirement (a non-empty string)");
+        return ssot_err(db, BT_SSOT_MISUSE, "field",
+                        "a run needs a requirement (a non-empty string)");
     sqlite3_bind_text(st, sqlite3_bind_parameter_index(st, ":id"), id, -1, SQLITE_STATIC);
     sqlite3_bind_double(st, sqlite3_bind_parameter_index(st, ":now"), ssot_now());
     rc = ssot_done(db, st);
@@ -128,16 +137,15 @@ int bt_ssot_runs(bt_ssot *db, bt_ssot_row_fn fn, void *ctx) {
     return st ? ssot_each(db, st, fn, ctx) : BT_SSOT_FAIL;
 }
 
-static const char *const run_fields[] = {"status", "iteration", "retry_used", "retry_max",
-                                         "spent", "controller_pid", "meta", "policy", "team",
-                                         "models", "budgets", "workspace", NULL};
+static const char *const run_fields[] = {
+    "status", "iteration", "retry_used", "retry_max", "spent", "controller_pid", "meta", "policy",
+    "team",   "models",    "budgets",    "workspace", NULL};
 
 static int check_run_field(bt_ssot *db, const bt_ssot_val *v) {
     for (int i = 0; run_fields[i]; i++) {
         if (strcmp(v->name, run_fields[i]) != 0) continue;
-        if (i == 0 && (v->type != BT_V_TEXT ||
-                       (strcmp(v->s, "RUNNING") && strcmp(v->s, "DONE") &&
-                        strcmp(v->s, "FAILED") && strcmp(v->s, "STOPPED"))))
+        if (i == 0 && (v->type != BT_V_TEXT || (strcmp(v->s, "RUNNING") && strcmp(v->s, "DONE") &&
+                                                strcmp(v->s, "FAILED") && strcmp(v->s, "STOPPED"))))
             return ssot_err(db, BT_SSOT_MISUSE, "field",
                             "invalid run status '%s' (RUNNING, DONE, FAILED or STOPPED)",
                             v->type == BT_V_TEXT ? v->s : "?");
@@ -208,8 +216,7 @@ int bt_ssot_record_action(bt_ssot *db, const char *run, const bt_ssot_val *f, in
     return ssot_finish(db, rc ? rc : insert_action(db, rid, f, n, seq));
 }
 
-int bt_ssot_actions(bt_ssot *db, const char *run, long long limit, bt_ssot_row_fn fn,
-                    void *ctx) {
+int bt_ssot_actions(bt_ssot *db, const char *run, long long limit, bt_ssot_row_fn fn, void *ctx) {
     char rid[BT_SSOT_IDLEN];
     int rc = bt_ssot_resolve(db, "runs", run, rid);
     if (rc) return rc;
@@ -268,8 +275,8 @@ int bt_ssot_event(bt_ssot *db, const char *run, const char *actor, const char *k
     return ssot_finish(db, rc ? rc : append_event(db, rid, actor, kind, payload, seq));
 }
 
-int bt_ssot_events(bt_ssot *db, const char *run, long long since, const char *kind,
-                   long long limit, bt_ssot_row_fn fn, void *ctx) {
+int bt_ssot_events(bt_ssot *db, const char *run, long long since, const char *kind, long long limit,
+                   bt_ssot_row_fn fn, void *ctx) {
     char rid[BT_SSOT_IDLEN];
     int rc = bt_ssot_resolve(db, "runs", run, rid);
     if (rc) return rc;
@@ -284,8 +291,7 @@ int bt_ssot_events(bt_ssot *db, const char *run, long long since, const char *ki
     return ssot_each(db, st, fn, ctx);
 }
 
-static int insert_llm(bt_ssot *db, const char *run, const bt_ssot_val *f, int n,
-                      long long *id) {
+static int insert_llm(bt_ssot *db, const char *run, const bt_ssot_val *f, int n, long long *id) {
     sqlite3_stmt *st = ssot_stmt(
         db, "INSERT INTO llm_calls(run, time, agent, role, model, input_tokens, output_tokens,"
             " cost, latency, attempt, status, key, response) VALUES(:id, :now, :agent, :role,"
@@ -302,8 +308,7 @@ static int insert_llm(bt_ssot *db, const char *run, const bt_ssot_val *f, int n,
     return ssot_done(db, st);
 }
 
-int bt_ssot_llm_record(bt_ssot *db, const char *run, const bt_ssot_val *f, int n,
-                       long long *id) {
+int bt_ssot_llm_record(bt_ssot *db, const char *run, const bt_ssot_val *f, int n, long long *id) {
     char rid[BT_SSOT_IDLEN];
     int rc = bt_ssot_begin(db);
     if (rc) return rc;
@@ -316,17 +321,16 @@ int bt_ssot_llm_lookup(bt_ssot *db, const char *run, const char *key, bt_ssot_ro
     char rid[BT_SSOT_IDLEN];
     int rc = bt_ssot_resolve(db, "runs", run, rid);
     if (rc) return rc;
-    sqlite3_stmt *st = ssot_stmt(
-        db, "SELECT response FROM llm_calls WHERE run = ?1 AND key = ?2 AND status = 'ok'"
-            " AND response IS NOT NULL ORDER BY id DESC LIMIT 1");
+    sqlite3_stmt *st =
+        ssot_stmt(db, "SELECT response FROM llm_calls WHERE run = ?1 AND key = ?2 AND status = 'ok'"
+                      " AND response IS NOT NULL ORDER BY id DESC LIMIT 1");
     if (!st) return BT_SSOT_FAIL;
     ssot_bind_text(st, 1, rid);
     ssot_bind_text(st, 2, key);
     return ssot_each(db, st, fn, ctx);
 }
 
-int bt_ssot_llm_totals(bt_ssot *db, const char *run, const char *by, bt_ssot_row_fn fn,
-                       void *ctx) {
+int bt_ssot_llm_totals(bt_ssot *db, const char *run, const char *by, bt_ssot_row_fn fn, void *ctx) {
     char rid[BT_SSOT_IDLEN];
     if (by && strcmp(by, "agent") && strcmp(by, "model") && strcmp(by, "role"))
         return ssot_err(db, BT_SSOT_MISUSE, "field",

@@ -48,6 +48,10 @@ static const char *const migrations[BT_SSOT_SCHEMA] = {
     " label TEXT, workspace_ref TEXT, state TEXT NOT NULL, created_at REAL NOT NULL);"
     "CREATE TABLE events(run TEXT NOT NULL, seq INTEGER NOT NULL, time REAL NOT NULL,"
     " actor TEXT, kind TEXT NOT NULL, payload TEXT, PRIMARY KEY(run, seq)) WITHOUT ROWID;"
+    "CREATE TRIGGER events_no_update BEFORE UPDATE ON events BEGIN"
+    " SELECT RAISE(ABORT, 'the event journal is append-only'); END;"
+    "CREATE TRIGGER events_no_delete BEFORE DELETE ON events BEGIN"
+    " SELECT RAISE(ABORT, 'the event journal is append-only'); END;"
     "CREATE TABLE actions(run TEXT NOT NULL, seq INTEGER NOT NULL, time REAL NOT NULL,"
     " action TEXT, target TEXT, role TEXT, reasoning TEXT, outcome TEXT, detail TEXT,"
     " PRIMARY KEY(run, seq)) WITHOUT ROWID;"
@@ -65,8 +69,10 @@ static long long pragma_int(bt_ssot *db, const char *sql) {
     int rc = sqlite3_prepare_v2(db->db, sql, -1, &st, NULL);
     long long v = -1;
     if (rc == SQLITE_OK) rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) v = sqlite3_column_int64(st, 0);
-    else ssot_sqlerr(db, rc);
+    if (rc == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    else
+        ssot_sqlerr(db, rc);
     sqlite3_finalize(st);
     return v;
 }
@@ -80,7 +86,8 @@ static int refuse(bt_ssot *db, const char *code, const char *why) {
  * one from a newer baton. */
 static int check(bt_ssot *db, long long *ver) {
     long long app = pragma_int(db, "PRAGMA application_id");
-    if (app < 0 && strcmp(db->code, "notadb") == 0) return refuse(db, "notadb", "not an SQLite file");
+    if (app < 0 && strcmp(db->code, "notadb") == 0)
+        return refuse(db, "notadb", "not an SQLite file");
     *ver = app < 0 ? -1 : pragma_int(db, "PRAGMA user_version");
     long long tables = *ver < 0 ? -1 : pragma_int(db, "SELECT count(*) FROM sqlite_master");
     if (tables < 0) return BT_SSOT_FAIL;
@@ -89,8 +96,8 @@ static int check(bt_ssot *db, long long *ver) {
     if (*ver > BT_SSOT_SCHEMA)
         return ssot_err(db, BT_SSOT_FAIL, "newer",
                         "ssot: %s was written by a newer baton (schema %lld; this baton "
-                        "knows up to %d)", sqlite3_db_filename(db->db, "main"), *ver,
-                        BT_SSOT_SCHEMA);
+                        "knows up to %d)",
+                        sqlite3_db_filename(db->db, "main"), *ver, BT_SSOT_SCHEMA);
     return BT_SSOT_OK;
 }
 
@@ -98,11 +105,12 @@ static int check(bt_ssot *db, long long *ver) {
 static int migrate(bt_ssot *db) {
     long long ver;
     int rc = check(db, &ver);
-    for (; rc == BT_SSOT_OK && ver < BT_SSOT_SCHEMA; ver++) rc = ssot_exec(db, migrations[ver]);
+    for (; rc == BT_SSOT_OK && ver < BT_SSOT_SCHEMA; ver++)
+        rc = ssot_exec(db, migrations[ver]);
     if (rc) return rc;
     char sql[96];
-    snprintf(sql, sizeof sql, "PRAGMA application_id=%d; PRAGMA user_version=%d",
-             BATON_APP_ID, BT_SSOT_SCHEMA);
+    snprintf(sql, sizeof sql, "PRAGMA application_id=%d; PRAGMA user_version=%d", BATON_APP_ID,
+             BT_SSOT_SCHEMA);
     return ssot_exec(db, sql);
 }
 

@@ -16,9 +16,9 @@ static int add_contract(bt_ssot *db, const char *run_prefix, const char *name, c
     if (rc == BT_SSOT_OK && owner_prefix)
         rc = ssot_resolve_in(db, run, "owner", owner_prefix, owner);
     if (rc) return rc;
-    sqlite3_stmt *st = ssot_stmt(
-        db, "INSERT INTO contracts(run, name, kind, owner, spec, created_at)"
-            " VALUES(?1, ?2, ?3, ?4, json(?5), ?6) RETURNING id");
+    sqlite3_stmt *st =
+        ssot_stmt(db, "INSERT INTO contracts(run, name, kind, owner, spec, created_at)"
+                      " VALUES(?1, ?2, ?3, ?4, json(?5), ?6) RETURNING id");
     if (!st) return BT_SSOT_FAIL;
     ssot_bind_text(st, 1, run);
     ssot_bind_text(st, 2, name);
@@ -47,9 +47,9 @@ int bt_ssot_contracts(bt_ssot *db, const char *run, const char *name, bt_ssot_ro
     char rid[BT_SSOT_IDLEN];
     int rc = bt_ssot_resolve(db, "runs", run, rid);
     if (rc) return rc;
-    sqlite3_stmt *st = ssot_stmt(
-        db, "SELECT id, name, kind, owner, spec, created_at FROM contracts WHERE run = ?1"
-            " AND (?2 IS NULL OR name = ?2) ORDER BY id");
+    sqlite3_stmt *st =
+        ssot_stmt(db, "SELECT id, name, kind, owner, spec, created_at FROM contracts WHERE run = ?1"
+                      " AND (?2 IS NULL OR name = ?2) ORDER BY id");
     if (!st) return BT_SSOT_FAIL;
     ssot_bind_text(st, 1, rid);
     ssot_bind_text(st, 2, name);
@@ -89,8 +89,8 @@ static int v_file(void *arg, sqlite3_stmt *st) {
     snprintf(full, sizeof full, "%s/%s", v->workspace, path);
     if (access(full, F_OK) == 0) return 0;
     snprintf(msg, sizeof msg,
-             "contract '%s' of DONE %s names '%s', which does not exist in the workspace",
-             COL(0), COL(1), path);
+             "contract '%s' of DONE %s names '%s', which does not exist in the workspace", COL(0),
+             COL(1), path);
     v->fn(v->ctx, "missing_file", msg, COL(0), COL(1), path);
     v->n++;
     return 0;
@@ -105,8 +105,8 @@ static int v_accept(void *arg, sqlite3_stmt *st) {
     return 0;
 }
 
-int bt_ssot_validate(bt_ssot *db, const char *run, const char *workspace,
-                     bt_ssot_violation_fn fn, void *ctx, int *nviolations) {
+int bt_ssot_validate(bt_ssot *db, const char *run, const char *workspace, bt_ssot_violation_fn fn,
+                     void *ctx, int *nviolations) {
     char rid[BT_SSOT_IDLEN];
     vstate v = {fn, ctx, workspace, 0};
     *nviolations = 0;
@@ -147,7 +147,8 @@ static int snapshot(bt_ssot *db, const char *run_prefix, const char *label, cons
             " ?3, ?4, json_object("
             "'reqs', (SELECT json_group_array(json_object('id', id, 'status', status,"
             "  'assignee', assignee, 'description', description, 'acceptance', json(acceptance),"
-            "  'role', role)) FROM (SELECT * FROM reqs WHERE run = ?1 ORDER BY rowid)),"
+            "  'role', role, 'parent', parent, 'created_at', created_at)) FROM (SELECT * FROM reqs"
+            "  WHERE run = ?1 ORDER BY rowid)),"
             "'deps', (SELECT json_group_array(json_array(d.req, d.dep)) FROM deps d JOIN reqs q"
             "  ON q.id = d.req WHERE q.run = ?1),"
             "'contracts', (SELECT json_group_array(json_object('name', name, 'kind', kind,"
@@ -192,10 +193,11 @@ int bt_ssot_snapshots(bt_ssot *db, const char *run, bt_ssot_row_fn fn, void *ctx
 static int restore_reqs(bt_ssot *db, const char *run, long long sid, const char *state) {
     sqlite3_stmt *it = NULL;
     int rc = sqlite3_prepare_v2(
-        db->db, "SELECT json_extract(value, '$.id'), json_extract(value, '$.status'),"
-                " json_extract(value, '$.assignee'), json_extract(value, '$.description'),"
-                " json_extract(value, '$.acceptance'), json_extract(value, '$.role'), r.status"
-                " FROM json_each(?1, '$.reqs') JOIN reqs r ON r.id = json_extract(value, '$.id')",
+        db->db,
+        "SELECT json_extract(value, '$.id'), json_extract(value, '$.status'),"
+        " json_extract(value, '$.assignee'), json_extract(value, '$.description'),"
+        " json_extract(value, '$.acceptance'), json_extract(value, '$.role'), r.status"
+        " FROM json_each(?1, '$.reqs') JOIN reqs r ON r.id = json_extract(value, '$.id')",
         -1, &it, NULL);
     if (rc != SQLITE_OK) return ssot_sqlerr(db, rc);
     sqlite3_bind_text(it, 1, state, -1, SQLITE_STATIC);
@@ -212,8 +214,12 @@ static int restore_reqs(bt_ssot *db, const char *run, long long sid, const char 
                 " role = ?6, lease_holder = NULL, lease_pid = NULL, lease_epoch = lease_epoch + 1,"
                 " status_by = CASE WHEN status = ?2 THEN status_by ELSE 'ssot' END,"
                 " status_at = CASE WHEN status = ?2 THEN status_at ELSE ?7 END WHERE id = ?1");
-        if (!st) { out = BT_SSOT_FAIL; break; }
-        for (int c = 0; c < 6; c++) ssot_bind_text(st, c + 1, (const char *)sqlite3_column_text(it, c));
+        if (!st) {
+            out = BT_SSOT_FAIL;
+            break;
+        }
+        for (int c = 0; c < 6; c++)
+            ssot_bind_text(st, c + 1, (const char *)sqlite3_column_text(it, c));
         ssot_bind_text(st, 2, to);
         sqlite3_bind_double(st, 7, ssot_now());
         out = ssot_done(db, st);
@@ -229,6 +235,12 @@ static int restore_reqs(bt_ssot *db, const char *run, long long sid, const char 
 static const char *const restore_sql[] = {
     "DELETE FROM reqs WHERE run = ?1 AND id NOT IN (SELECT json_extract(value, '$.id')"
     " FROM json_each(?2, '$.reqs'))",
+    /* nodes deleted by a rollback to an older snapshot come back (parents first) */
+    "INSERT OR IGNORE INTO reqs(id, run, parent, description, acceptance, role, created_at)"
+    " SELECT json_extract(value, '$.id'), ?1, json_extract(value, '$.parent'),"
+    " json_extract(value, '$.description'), json_extract(value, '$.acceptance'),"
+    " json_extract(value, '$.role'), json_extract(value, '$.created_at')"
+    " FROM json_each(?2, '$.reqs') ORDER BY key",
     "DELETE FROM deps WHERE req IN (SELECT id FROM reqs WHERE run = ?1)",
     "INSERT INTO deps(req, dep) SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]')"
     " FROM json_each(?2, '$.deps')",
@@ -255,10 +267,13 @@ static int restore(bt_ssot *db, const char *run_prefix, long long sid) {
     sqlite3_reset(st);
     if (!state) return ssot_err(db, BT_SSOT_FAIL, "nomem", "ssot: out of memory");
     for (int i = 0; rc == BT_SSOT_OK && restore_sql[i]; i++) {
-        if (i == 1) rc = restore_reqs(db, run, sid, state);
+        if (i == 2) rc = restore_reqs(db, run, sid, state);
         if (rc) break;
         st = ssot_stmt(db, restore_sql[i]);
-        if (!st) { rc = BT_SSOT_FAIL; break; }
+        if (!st) {
+            rc = BT_SSOT_FAIL;
+            break;
+        }
         ssot_bind_text(st, 1, run);
         ssot_bind_text(st, 2, state);
         rc = ssot_done(db, st);

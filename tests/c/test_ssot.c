@@ -71,6 +71,12 @@ static void test_error_kinds(void) {
         CHECK_INT(bt_ssot_set_status(db, loop, "PENDING", "x", NULL), BT_SSOT_OK);
     }
     CHECK_INT(count(db, "SELECT count(*) FROM events WHERE kind = 'status'"), 2002);
+    /* the journal is append-only, even for raw SQL on the connection */
+    CHECK_INT(sqlite3_exec(bt_ssot_handle(db), "DELETE FROM events", NULL, NULL, NULL),
+              SQLITE_CONSTRAINT_TRIGGER);
+    CHECK_STR(sqlite3_errmsg(bt_ssot_handle(db)), "the event journal is append-only");
+    CHECK_INT(sqlite3_exec(bt_ssot_handle(db), "UPDATE events SET kind = 'x'", NULL, NULL, NULL),
+              SQLITE_CONSTRAINT_TRIGGER);
     bt_ssot_close(db);
 }
 
@@ -120,7 +126,8 @@ static void test_corrupt(void) {
     char run[BT_SSOT_IDLEN], id[BT_SSOT_IDLEN];
     new_run(db, run);
     bt_ssot_req_spec spec = {.description = "some text to spread over pages"};
-    for (int i = 0; i < 300; i++) bt_ssot_add_req(db, run, &spec, id);
+    for (int i = 0; i < 300; i++)
+        bt_ssot_add_req(db, run, &spec, id);
     bt_ssot_close(db);
     char path[512], msg[600];
     snprintf(path, sizeof path, "%s/bad.db", dir);
@@ -128,7 +135,8 @@ static void test_corrupt(void) {
     CHECK(fd >= 0);
     char junk[4096];
     memset(junk, 0xA5, sizeof junk);
-    for (int page = 1; page < 12; page++) CHECK(pwrite(fd, junk, sizeof junk, page * 4096L) > 0);
+    for (int page = 1; page < 12; page++)
+        CHECK(pwrite(fd, junk, sizeof junk, page * 4096L) > 0);
     close(fd);
     const char *code = NULL;
     int rc = bt_ssot_open(path, 500, &db, msg, sizeof msg, &code);
@@ -140,8 +148,8 @@ static void test_corrupt(void) {
         bt_ssot_close(db);
     }
     CHECK(rc != BT_SSOT_OK);
-    CHECK(code && (!strcmp(code, "corrupt") || !strcmp(code, "notadb") ||
-                   !strcmp(code, "unknown")));
+    CHECK(code &&
+          (!strcmp(code, "corrupt") || !strcmp(code, "notadb") || !strcmp(code, "unknown")));
 }
 
 int main(void) {

@@ -69,10 +69,23 @@ T.test("ssot-1.3 a database from a newer baton is refused; bad open arguments", 
   T.raises(function() ssot.open("") end, "bad argument #1 to 'open' (empty path)")
   T.raises(function() ssot.open(path, { busy_timeout_ms = "x" }) end,
     "option 'busy_timeout_ms' must be a number, got string")
+  T.raises(function() ssot.open(path, { busy_timeout_ms = 0 }) end,
+    "bad argument #2 to 'open' (busy_timeout_ms must be 1..3600000)")
   db, err, code = ssot.open("/proc/nope/x.db")
   T.eq(db, nil)
   T.match(err, "^ssot: cannot create the folder of /proc/nope/x%.db: ")
   T.eq(code, "open")
+end)
+
+T.test("ssot-1.6 an older baton database is migrated forward", function()
+  local path = T.tmpdir() .. "/old.db"
+  -- schema 0: a baton file (application_id 'BTN1') whose tables were never made
+  sh("sqlite3 " .. T.q(path) .. " 'PRAGMA application_id=1112821297'")
+  local db = assert(ssot.open(path))
+  T.eq(db:create_run { requirement = "x" }.status, "RUNNING")
+  db:close()
+  T.eq(sh("sqlite3 " .. T.q(path) .. " 'PRAGMA user_version; PRAGMA application_id'"),
+    "1\n1112821297\n")
 end)
 
 T.test("ssot-1.4 a read-only file: writes come back as nil, message, readonly", function()
@@ -125,6 +138,8 @@ T.test("ssot-2.1 runs: create, get by prefix, latest, list, update", function()
   T.eq(run.models.coder, "offline")
   T.eq(run.budgets.usd, 1.5)
   T.eq(run.spent.tokens, 0)
+  T.eq(math.type(run.budgets.tokens), "integer", "JSON integers come back as integers")
+  T.eq(math.type(run.budgets.usd), "float")
   T.eq(db:req(run.root).description, "build a thing", "the root requirement")
   local run2 = db:create_run { requirement = "second", meta = { note = "n" } }
   T.eq(db:latest_run().id, run2.id)
@@ -472,6 +487,17 @@ T.test("ssot-7.1 snapshot and restore round trip", function()
   T.eq(snaps[1].spent.tokens, 5, "budget used is captured")
   local ev = db:events(run.id, { kind = "restore" })
   T.eq(ev[1].payload.snapshot, 1)
+  -- forward again: a snapshot taken after d existed brings d back after a rollback removed it
+  local d2 = db:add_req(run.id, { description = "d2", deps = { a }, acceptance = { "y" } })
+  local l2 = assert(db:claim(d2, "w"))
+  db:complete(d2, "w", l2.epoch, "DONE")
+  local s2 = db:snapshot(run.id, "with d2", "ws-ref-2")
+  T.eq(db:restore(run.id, sid), "ws-ref-1")
+  T.eq(db:req(d2), nil)
+  T.eq(db:restore(run.id, s2), "ws-ref-2")
+  local back = db:req(d2)
+  T.eq(back.status .. back.description .. back.deps[1] .. back.acceptance[1] .. back.parent,
+    "DONE" .. "d2" .. a .. "y" .. run.root)
   T.raises(function() db:restore(run.id, 99) end, "unknown snapshot 99 of run " .. run.id)
   T.eq(db:restore(run.id, db:snapshot(run.id, "no ref")), false)
 end)
@@ -487,7 +513,8 @@ T.test("ssot-8.1 the journal: order, since, kind, limit, same transaction", func
   T.eq(#db:events(run.id, { kind = "even" }), 10)
   local since = db:events(run.id, { since = first + 15 })
   T.eq(#since, 5)
-  T.eq(since[1].payload.i, 16)
+  T.eq(math.type(since[1].payload.i), "integer")
+  T.eq(since[1].payload.list[1], 16)
   T.eq(#db:events(run.id, { since = first, limit = 3 }), 3)
   T.eq(db:events(run.id, { kind = "odd", limit = 1 })[1].actor, "tester")
   -- rolled back together with the change it records

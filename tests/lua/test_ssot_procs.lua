@@ -135,3 +135,33 @@ T.test("ssot-22.1 a writer gives up after its busy timeout: nil, message, busy",
   p:close()
   T.ok(db:event(run.id, "me", "after"), "writes work once the lock is free")
 end)
+
+T.test("ssot-23.1 resume: a killed holder's claims are released and it cannot complete", function()
+  local dir = T.tmpdir()
+  local path, out = dir .. "/baton.db", dir .. "/claims"
+  local db = assert(ssot.open(path))
+  T.defer(function() db:close() end)
+  local run = db:create_run { requirement = "resume me" }
+  for i = 1, 5 do db:add_req(run.id, { description = "task " .. i }) end
+  local mine = assert(db:claim(run.root, "survivor"))
+  local script = string.format("%s exec %s %s %s 3 %s & p=$!; i=0; while [ ! -s %s ] && " ..
+    "[ $i -lt 3000 ]; do sleep 0.01; i=$((i+1)); done; kill -9 $p; wait $p",
+    T.q(T.bin), T.q(support .. "holder_dies.lua"), T.q(path), run.id, T.q(out), T.q(out))
+  os.execute("sh -c " .. T.q(script) .. " 2>/dev/null")
+  local held = lines(out)
+  T.eq(#held, 3, "the doomed child claimed three tasks")
+  T.eq(#db:reqs(run.id, { status = "IN_PROGRESS" }), 4)
+  T.eq(db:release_claims(run.id, { dead_only = true }), 3, "only the dead holder's claims")
+  T.eq(db:req(run.root).status, "IN_PROGRESS", "a live holder keeps its claim")
+  for _, line in ipairs(held) do
+    local id, epoch = line:match("^(%S+) (%d+)$")
+    local r = db:req(id)
+    T.eq(r.status, "PENDING", id)
+    T.eq(r.lease_epoch, tonumber(epoch) + 1, "the epoch grew")
+    local ok, err, code = db:complete(id, "doomed", tonumber(epoch), "DONE")
+    T.eq(code, "lease_lost", "the old holder cannot complete " .. id)
+    local lease = assert(db:claim(id, "successor"))
+    T.eq(lease.epoch, tonumber(epoch) + 2)
+  end
+  T.eq(db:complete(run.root, "survivor", mine.epoch, "DONE"), true)
+end)
