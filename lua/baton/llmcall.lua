@@ -100,18 +100,19 @@ function M:chat(req)
   self.e:emit("llm.start", { agent = req.agent, model = req.model })
   local resp, err, code, failure = llm.chat(req)
   local attempts = resp and resp.attempts or (failure and failure.attempts) or {}
-  for i, a in ipairs(attempts) do
-    a.attempt = a.attempt or i
-    local last = resp and i == #attempts
-    record(self, req, a, last and key or (key .. "~" .. i), last and "ok" or (a.status or "retry"),
-      last and cjson.encode(resp) or nil)
-    self:spend(a.usage or {}, a.cost)
-  end
   if resp and #attempts == 0 then -- a provider that reports no attempts: one billed call
-    local a = { usage = resp.usage or {}, cost = resp.cost, latency = sys.clock() - t0 }
-    record(self, req, a, key, "ok", cjson.encode(resp))
-    self:spend(a.usage, a.cost)
+    attempts = { { usage = resp.usage or {}, cost = resp.cost, latency = sys.clock() - t0 } }
   end
+  -- the ledger rows and the money they cost land in one transaction
+  self.e.db:tx(function()
+    for i, a in ipairs(attempts) do
+      a.attempt = a.attempt or i
+      local last = resp and i == #attempts
+      record(self, req, a, last and key or (key .. "~" .. i), last and "ok" or (a.status or "retry"),
+        last and cjson.encode(resp) or nil)
+      self:spend(a.usage or {}, a.cost)
+    end
+  end)
   self.e:emit("llm", { agent = req.agent, model = req.model, latency = sys.clock() - t0,
     ok = resp ~= nil, code = code })
   if not resp then

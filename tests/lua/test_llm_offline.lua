@@ -116,9 +116,10 @@ T.test("rules-1.1 the rules mode answers decisions from the view's states", func
   T.eq(assert(llm.chat { model = "offline", schema = decision, messages = user "r1 DONE" }).data.action, "finish")
   local r = llm.chat { model = "offline:rules", messages = user "hello" }
   T.eq(r.text, "offline rules: no tasks seen. Nothing to do without a script.")
-  local _, err, code = llm.chat { model = "offline:nosuch", messages = user "x" }
-  T.eq(err, "offline: unknown mode 'nosuch' (use offline or offline:rules)")
-  T.eq(code, "unknown_provider")
+  llm.configure { offline = { turns = { { when = {}, reply = { text = "labelled" } } } } }
+  local labelled = assert(llm.chat { model = "offline:small", messages = user "x" })
+  T.eq(labelled.text, "labelled")
+  T.eq(labelled.model, "offline:small")
 end)
 
 local session = {

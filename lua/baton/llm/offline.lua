@@ -1,6 +1,8 @@
 -- baton.llm.offline: the deterministic test model. Model "offline" answers from
 -- a script of expected turns (llm.configure{offline=<table or path>}); model
 -- "offline:rules" (or "offline" with no script) answers from baton.llm.rules.
+-- Any other "offline:LABEL" answers from the script too: labels let a team
+-- give each role its own offline "model", accounted for separately.
 -- The demo and most tests run on it: no network, no key, same replies each run.
 --
 -- Script format (a Lua file returning this table, or the table itself):
@@ -152,9 +154,6 @@ end
 -- The provider entry point: one attempt, never billed beyond 0 USD.
 function M.chat(req, spec)
   if script == nil or spec.name == "rules" then return M.complete(rules.reply(req), req) end
-  if spec.name ~= "" then
-    return nil, "offline: unknown mode '" .. spec.name .. "' (use offline or offline:rules)", "unknown_provider"
-  end
   local reply, delay = pick(req)
   if type(reply) == "function" then reply = reply(req) end
   if reply == nil then return no_match(req) end

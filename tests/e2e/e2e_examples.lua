@@ -1,0 +1,71 @@
+-- tests/e2e/e2e_examples.lua: every example in examples/ runs, offline, so
+-- none of them rots.
+local T = ...
+local E = dofile(T.src .. "/tests/e2e/support.lua")
+local cjson = require "cjson"
+
+local function copy_example(name)
+  local ws = T.tmpdir()
+  assert(os.execute("cp -R " .. T.q(T.src .. "/examples/" .. name) .. "/. " .. T.q(ws)))
+  return ws
+end
+
+local function summary(out)
+  local last
+  for line in out:gmatch("[^\n]+") do last = line end
+  return cjson.decode(last)
+end
+
+T.test("ex-1.1 the demo project: parallel work, a rollback, then verified and committed", function()
+  local ws = copy_example("wordcount")
+  local r = T.baton({ "run", "Add a word-count tool", "--json" }, { cwd = ws })
+  T.eq(r.code, 0, "exit (stderr: " .. r.err .. ")")
+  local s = summary(r.out)
+  T.eq(s.status, "DONE")
+  T.eq(s.tasks, 3, "tasks")
+  T.eq(s.rollbacks, 1, "rollbacks")
+  T.match(r.out, '"type":"tests".-"code":1')
+  T.match(r.out, '"approved":false')
+  T.match(r.out, '"approved":true')
+  local p = io.popen("cd " .. T.q(ws) .. " && printf 'a b\\nc\\n' | sh src/wc.sh")
+  T.eq(p:read("a"), "2 3 6\n")
+  p:close()
+  r = T.baton({ "report", "-o", ws .. "/report.html" }, { cwd = ws })
+  T.eq(r.code, 0, "report exit (stderr: " .. r.err .. ")")
+  T.match(T.read(ws .. "/report.html"), "^<!DOCTYPE html>")
+end)
+
+T.test("ex-1.2 custom-policy: cautious.lua verifies and commits after every task", function()
+  local ws = E.project(T, {
+    { key = "a", desc = "Write a.txt", file = "a.txt", content = "a\n" },
+    { key = "b", desc = "Write b.txt", file = "b.txt", content = "b\n", deps = { "a" } },
+  })
+  local r = T.baton({ "run", "two files", "--policy", T.src .. "/examples/custom-policy/cautious.lua",
+    "--json" }, { cwd = ws })
+  T.eq(r.code, 0, "exit (stderr: " .. r.err .. ")")
+  local order = {}
+  for line in r.out:gmatch("[^\n]+") do
+    local l = cjson.decode(line)
+    if l.type == "action" then order[#order + 1] = l.data.action end
+  end
+  T.eq(table.concat(order, " "), "DECOMPOSE ASSIGN EXECUTE VERIFY COMMIT ASSIGN EXECUTE VERIFY COMMIT DONE")
+  local lines = select(2, io.open(T.src .. "/examples/custom-policy/cautious.lua"):read("a"):gsub("\n", ""))
+  T.ok(lines < 60, "under 60 lines, got " .. lines)
+end)
+
+T.test("ex-1.3 custom-team: a local team, role and scheduler, a model per role", function()
+  local ws = copy_example("custom-team")
+  local r = T.baton({ "which", "teams.docs" }, { cwd = ws })
+  T.eq(r.out, ws .. "/.baton/teams/docs.lua\n")
+  r = T.baton({ "run", "Write the install and usage pages", "--team", "docs", "--scheduler", "alternate",
+    "--json" }, { cwd = ws })
+  T.eq(r.code, 0, "exit (stderr: " .. r.err .. ")")
+  T.eq(summary(r.out).status, "DONE")
+  T.eq(T.read(ws .. "/docs/install.md"), "# Install\n\n    make && make install\n")
+  T.eq(T.read(ws .. "/docs/usage.md"), "# Usage\n\n    tool --help\n")
+  local db <close> = E.db(ws)
+  local models = {}
+  for model in pairs(db:llm_totals(db:latest_run().id, "model")) do models[#models + 1] = model end
+  table.sort(models)
+  T.eq(table.concat(models, " "), "offline:big-planner offline:careful-reviewer offline:small-writer")
+end)
