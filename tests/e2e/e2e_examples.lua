@@ -27,7 +27,7 @@ T.test("ex-1.1 the demo project: parallel work, a rollback, then verified and co
   local tests, verdicts = {}, {}
   for line in r.out:gmatch("[^\n]+") do
     local l = cjson.decode(line)
-    if l.type == "tests" then tests[#tests + 1] = l.data.code end
+    if l.type == "tests" then tests[#tests + 1] = string.format("%d", l.data.code) end
     if l.type == "review" then verdicts[#verdicts + 1] = tostring(l.data.approved) end
   end
   T.eq(table.concat(tests, " "), "1 0", "test exit codes")
