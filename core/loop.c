@@ -162,8 +162,9 @@ uint64_t bt_loop_timer(bt_loop *loop, double seconds, bt_timer_cb cb, void *ud) 
     t->id = loop->next_id++;
     t->cb = cb;
     t->ud = ud;
+    uint64_t id = t->id; /* t moves as it sifts up */
     sift_up(loop->heap, loop->ntimers++);
-    return t->id;
+    return id;
 }
 
 /* Linear: a process has about one timer per waiting task, which is few. */

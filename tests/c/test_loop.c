@@ -58,6 +58,21 @@ static void test_timers(void) {
     bt_loop_free(loop); /* frees the pending re-armed timer too */
 }
 
+static int fired[64];
+static void fire(void *ud) { fired[(int *)ud - fired]++; }
+
+/* loop-1.5 ids stay right when timers sift through the heap: cancel every
+ * other one of 64 timers added in decreasing order, the rest fire once */
+static void test_timer_ids(void) {
+    bt_loop *loop = bt_loop_new();
+    uint64_t ids[64];
+    for (int i = 0; i < 64; i++) ids[i] = bt_loop_timer(loop, 0.001 * (64 - i), fire, &fired[i]);
+    for (int i = 0; i < 64; i += 2) bt_loop_timer_cancel(loop, ids[i]);
+    while (!bt_loop_idle(loop)) bt_loop_step(loop, -1);
+    for (int i = 0; i < 64; i++) CHECK_INT(fired[i], i % 2);
+    bt_loop_free(loop);
+}
+
 static int reads;
 static bt_loop *io_loop;
 static void on_read(void *ud, int fd, int revents) {
@@ -116,6 +131,7 @@ static void test_io(void) {
 
 int main(void) {
     test_timers();
+    test_timer_ids();
     test_io();
     CHECK_DONE();
 }
