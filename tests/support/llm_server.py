@@ -91,6 +91,7 @@ def error_body(kind, status, message):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # no 40 ms delayed-ACK stalls between header and body writes
     server_version = "baton-mock/1"
 
     def log_message(self, fmt, *args):  # quiet: tests read stdout/stderr
