@@ -45,7 +45,9 @@ struct bt_req {
     char errbuf[CURL_ERROR_SIZE];
 };
 
-size_t bt_req_size(void) { return sizeof(bt_req); }
+size_t bt_req_size(void) {
+    return sizeof(bt_req);
+}
 
 /* ---- the multi handle on the loop -------------------------------------- */
 
@@ -57,7 +59,8 @@ static void act(bt_http *h, curl_socket_t fd, int flags) {
 }
 
 static void on_sock(void *ud, int fd, int revents) {
-    int flags = (revents & POLLIN ? CURL_CSELECT_IN : 0) | (revents & POLLOUT ? CURL_CSELECT_OUT : 0) |
+    int flags = (revents & POLLIN ? CURL_CSELECT_IN : 0) |
+                (revents & POLLOUT ? CURL_CSELECT_OUT : 0) |
                 (revents & (POLLERR | POLLHUP) ? CURL_CSELECT_ERR : 0);
     act(ud, fd, flags);
 }
@@ -71,8 +74,10 @@ static void on_timer(void *ud) {
 static int sock_cb(CURL *e, curl_socket_t s, int what, void *userp, void *socketp) {
     (void)e, (void)socketp;
     bt_http *h = userp;
-    int ev = what == CURL_POLL_IN ? POLLIN : what == CURL_POLL_OUT ? POLLOUT
-           : what == CURL_POLL_INOUT ? POLLIN | POLLOUT : 0;
+    int ev = what == CURL_POLL_IN      ? POLLIN
+             : what == CURL_POLL_OUT   ? POLLOUT
+             : what == CURL_POLL_INOUT ? POLLIN | POLLOUT
+                                       : 0;
     return bt_loop_io(h->loop, s, ev, on_sock, h) == 0 ? 0 : -1;
 }
 
@@ -218,7 +223,8 @@ static size_t on_write(char *p, size_t size, size_t n, void *ud) {
     }
     if (r->body_len + len + 1 > r->body_cap) {
         size_t cap = r->body_cap ? r->body_cap : 4096;
-        while (cap < r->body_len + len + 1) cap *= 2;
+        while (cap < r->body_len + len + 1)
+            cap *= 2;
         char *b = realloc(r->body, cap);
         if (!b) return r->oom = 1, 0;
         r->body = b;
@@ -231,7 +237,8 @@ static size_t on_write(char *p, size_t size, size_t n, void *ud) {
 }
 
 static void clear_headers(bt_req *r) {
-    for (int i = 0; i < r->nhdr; i++) free(r->hname[i]), free(r->hvalue[i]);
+    for (int i = 0; i < r->nhdr; i++)
+        free(r->hname[i]), free(r->hvalue[i]);
     r->nhdr = 0;
 }
 
@@ -250,7 +257,8 @@ static int add_header(bt_req *r, const char *name, size_t nlen, const char *val,
     if (r->nhdr == MAX_HEADERS) return 0; /* a flood of headers: keep the first ones */
     char *nm = malloc(nlen + 1), *v = malloc(vlen + 1);
     if (!nm || !v) return free(nm), free(v), -1;
-    for (size_t i = 0; i < nlen; i++) nm[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] + 32 : name[i]);
+    for (size_t i = 0; i < nlen; i++)
+        nm[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] + 32 : name[i]);
     nm[nlen] = 0;
     memcpy(v, val, vlen);
     v[vlen] = 0;
@@ -271,8 +279,10 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud) {
     if (!colon || colon == p) return len;
     size_t nlen = (size_t)(colon - p);
     const char *v = colon + 1, *end = p + len;
-    while (v < end && (*v == ' ' || *v == '\t')) v++;
-    while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ')) end--;
+    while (v < end && (*v == ' ' || *v == '\t'))
+        v++;
+    while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
+        end--;
     if (add_header(r, p, nlen, v, (size_t)(end - v)) != 0) return r->oom = 1, 0;
     return len;
 }
@@ -287,9 +297,12 @@ static int set_method(bt_req *r, const bt_req_opts *o) {
         rc |= curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)o->body_len);
         rc |= curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, o->body);
     }
-    if (strcmp(m, "GET") == 0 && !o->body) rc |= curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
-    else if (strcmp(m, "HEAD") == 0) rc |= curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
-    else if (strcmp(m, "POST") != 0) rc |= curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, m);
+    if (strcmp(m, "GET") == 0 && !o->body)
+        rc |= curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+    else if (strcmp(m, "HEAD") == 0)
+        rc |= curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+    else if (strcmp(m, "POST") != 0)
+        rc |= curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, m);
     return rc;
 }
 
@@ -334,7 +347,8 @@ int bt_req_start(bt_http *h, bt_req *r, const bt_req_opts *o, bt_req_cb cb, void
     r->connect_timeout = o->connect_timeout;
     bt_sse_init(&r->sse);
     r->easy = curl_easy_init();
-    if (!r->easy || set_options(r, o) != 0 || curl_multi_add_handle(h->multi, r->easy) != CURLM_OK) {
+    if (!r->easy || set_options(r, o) != 0 ||
+        curl_multi_add_handle(h->multi, r->easy) != CURLM_OK) {
         snprintf(err, errlen, "http: cannot start the request%s%s", r->errbuf[0] ? ": " : "",
                  r->errbuf);
         bt_req_close(r);
@@ -361,9 +375,15 @@ void bt_req_close(bt_req *r) {
     r->h = NULL;
 }
 
-int bt_req_done(const bt_req *r) { return r->done; }
-bt_sse *bt_req_events(bt_req *r) { return &r->sse; }
-int bt_req_streamed(const bt_req *r) { return r->mode == MODE_SSE; }
+int bt_req_done(const bt_req *r) {
+    return r->done;
+}
+bt_sse *bt_req_events(bt_req *r) {
+    return &r->sse;
+}
+int bt_req_streamed(const bt_req *r) {
+    return r->mode == MODE_SSE;
+}
 
 const char *bt_req_error(const bt_req *r, const char **code) {
     if (!r->code) return NULL;
@@ -371,7 +391,9 @@ const char *bt_req_error(const bt_req *r, const char **code) {
     return r->msg;
 }
 
-long bt_req_status(const bt_req *r) { return r->status; }
+long bt_req_status(const bt_req *r) {
+    return r->status;
+}
 
 const char *bt_req_body(const bt_req *r, size_t *len) {
     *len = r->body_len;

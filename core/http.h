@@ -20,15 +20,15 @@ typedef struct bt_req bt_req;
 typedef void (*bt_req_cb)(void *ud);
 
 typedef struct {
-    const char *method;       /* "GET", "POST", ...; NULL: POST with a body, else GET */
-    const char *url;          /* http:// or https:// only */
-    const char *body;         /* copied; NULL for none */
+    const char *method; /* "GET", "POST", ...; NULL: POST with a body, else GET */
+    const char *url;    /* http:// or https:// only */
+    const char *body;   /* copied; NULL for none */
     size_t body_len;
     const char *const *headers; /* "Name: value" lines */
     int nheaders;
     double timeout, connect_timeout, idle_timeout; /* seconds; 0: none */
-    size_t max_size;          /* cap on the received body in bytes; 0: none */
-    int stream;               /* parse a 2xx text/event-stream reply as SSE */
+    size_t max_size;                               /* cap on the received body in bytes; 0: none */
+    int stream;                                    /* parse a 2xx text/event-stream reply as SSE */
 } bt_req_opts;
 
 bt_http *bt_http_new(bt_loop *loop); /* NULL when curl cannot start */
@@ -38,15 +38,15 @@ size_t bt_req_size(void);
 
 /* Starts a request in req's memory; cb(ud) will report progress. Returns 0,
  * or -1 with a message in err (req is then closed already). */
-int bt_req_start(bt_http *h, bt_req *req, const bt_req_opts *o, bt_req_cb cb, void *ud,
-                 char *err, size_t errlen);
+int bt_req_start(bt_http *h, bt_req *req, const bt_req_opts *o, bt_req_cb cb, void *ud, char *err,
+                 size_t errlen);
 
 /* Aborts the transfer if running, frees all memory but req itself. */
 void bt_req_close(bt_req *req);
 
-int bt_req_done(const bt_req *req);       /* the transfer ended */
-bt_sse *bt_req_events(bt_req *req);       /* its queue of parsed SSE events */
-int bt_req_streamed(const bt_req *req);   /* the reply went to the SSE parser */
+int bt_req_done(const bt_req *req);     /* the transfer ended */
+bt_sse *bt_req_events(bt_req *req);     /* its queue of parsed SSE events */
+int bt_req_streamed(const bt_req *req); /* the reply went to the SSE parser */
 
 /* After the end: NULL when a response arrived (then status, headers and
  * body are set), else the failure's message with *code set to a stable word:

@@ -24,14 +24,18 @@ typedef struct {
     _Alignas(16) char req[];
 } lreq;
 
-static bt_req *req_of(lreq *l) { return (bt_req *)l->req; }
+static bt_req *req_of(lreq *l) {
+    return (bt_req *)l->req;
+}
 
 static int lreq_gc(lua_State *L) {
     bt_req_close(req_of(luaL_checkudata(L, 1, REQ_MT)));
     return 0;
 }
 
-static void http_close(void *ud) { bt_http_free(ud); }
+static void http_close(void *ud) {
+    bt_http_free(ud);
+}
 
 /* The process's multi handle, created on first use, freed when L closes. */
 static bt_http *http_of(lua_State *L) {
@@ -50,9 +54,9 @@ static bt_http *http_of(lua_State *L) {
     return h;
 }
 
-static const char *const known_opts[] = {"method", "url", "headers", "body", "timeout",
-                                         "connect_timeout", "idle_timeout", "max_size",
-                                         "on_event", NULL};
+static const char *const known_opts[] = {
+    "method",          "url",          "headers",  "body",     "timeout",
+    "connect_timeout", "idle_timeout", "max_size", "on_event", NULL};
 
 static void check_known(lua_State *L) {
     lua_pushnil(L);
@@ -60,13 +64,16 @@ static void check_known(lua_State *L) {
         lua_pop(L, 1);
         const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
         int i = 0;
-        while (k && known_opts[i] && strcmp(known_opts[i], k) != 0) i++;
+        while (k && known_opts[i] && strcmp(known_opts[i], k) != 0)
+            i++;
         if (!k || !known_opts[i])
             luaL_error(L, "http.request: unknown option '%s'", k ? k : luaL_typename(L, -1));
     }
 }
 
-static int clean(const char *s, const char *bad) { return strpbrk(s, bad) == NULL; }
+static int clean(const char *s, const char *bad) {
+    return strpbrk(s, bad) == NULL;
+}
 
 /* Header lines "Name: value" as a C array kept in a userdata on the stack. */
 static const char **header_lines(lua_State *L, int *n) {
@@ -74,7 +81,8 @@ static const char **header_lines(lua_State *L, int *n) {
     if (lua_getfield(L, 1, "headers") == LUA_TNIL) return lua_pop(L, 1), NULL;
     if (!lua_istable(L, -1)) luaL_error(L, "option 'headers' must be a table");
     int t = lua_gettop(L), count = 0;
-    for (lua_pushnil(L); lua_next(L, t); lua_pop(L, 1)) count++;
+    for (lua_pushnil(L); lua_next(L, t); lua_pop(L, 1))
+        count++;
     const char **lines = lua_newuserdatauv(L, sizeof(char *) * (size_t)(count + 1), count);
     for (lua_pushnil(L); lua_next(L, t); lua_pop(L, 1)) {
         const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
@@ -99,8 +107,9 @@ static void read_opts(lua_State *L, bt_req_opts *o) {
         luaL_error(L, "http.request: url must start with http:// or https://");
     if (!clean(o->url, " \r\n\t")) luaL_error(L, "http.request: url contains white space");
     o->method = bt_opt_str_field(L, 1, "method", NULL);
-    if (o->method && (!*o->method || strspn(o->method, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") !=
-                                         strlen(o->method) || strlen(o->method) > 16))
+    if (o->method &&
+        (!*o->method || strspn(o->method, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != strlen(o->method) ||
+         strlen(o->method) > 16))
         luaL_error(L, "http.request: bad method '%s'", o->method);
     if (lua_getfield(L, 1, "body") != LUA_TNIL) {
         if (lua_type(L, -1) != LUA_TSTRING) luaL_error(L, "option 'body' must be a string");

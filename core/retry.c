@@ -19,16 +19,22 @@ int bt_budget_consume(bt_budget *b) {
     return 1;
 }
 
-int bt_budget_exhausted(const bt_budget *b) { return b->used >= b->max; }
-int64_t bt_budget_remaining(const bt_budget *b) { return b->max - b->used; }
-void bt_budget_reset(bt_budget *b) { b->used = 0; }
+int bt_budget_exhausted(const bt_budget *b) {
+    return b->used >= b->max;
+}
+int64_t bt_budget_remaining(const bt_budget *b) {
+    return b->max - b->used;
+}
+void bt_budget_reset(bt_budget *b) {
+    b->used = 0;
+}
 
 /* ---- HTTP-date ---------------------------------------------------------- */
 
 static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                      "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 static const char *const wdays[] = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
-static const char *const long_wdays[] = {"Monday", "Tuesday", "Wednesday", "Thursday",
+static const char *const long_wdays[] = {"Monday", "Tuesday",  "Wednesday", "Thursday",
                                          "Friday", "Saturday", "Sunday"};
 
 /* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar. */
@@ -131,15 +137,19 @@ int64_t bt_http_date(const char *s) {
 
 double bt_retry_after(const char *v, int64_t now_unix) {
     if (!v) return -1;
-    while (*v == ' ' || *v == '\t') v++;
+    while (*v == ' ' || *v == '\t')
+        v++;
     size_t n = strlen(v);
-    while (n && (v[n - 1] == ' ' || v[n - 1] == '\t')) n--;
+    while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+        n--;
     if (n == 0) return -1;
     size_t k = 0;
-    while (k < n && isdigit((unsigned char)v[k])) k++;
+    while (k < n && isdigit((unsigned char)v[k]))
+        k++;
     if (k == n) { /* delta-seconds; a huge number is just "very long" */
         double secs = 0;
-        for (size_t i = 0; i < n && secs < 1e12; i++) secs = secs * 10 + (v[i] - '0');
+        for (size_t i = 0; i < n && secs < 1e12; i++)
+            secs = secs * 10 + (v[i] - '0');
         return secs;
     }
     char buf[64];

@@ -11,7 +11,7 @@ typedef struct {
 } bt_budget;
 
 void bt_budget_init(bt_budget *b, int64_t max);
-int bt_budget_consume(bt_budget *b);  /* 1 and counts one use, or 0 when exhausted */
+int bt_budget_consume(bt_budget *b); /* 1 and counts one use, or 0 when exhausted */
 int bt_budget_exhausted(const bt_budget *b);
 int64_t bt_budget_remaining(const bt_budget *b);
 void bt_budget_reset(bt_budget *b);

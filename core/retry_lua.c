@@ -12,7 +12,9 @@
 
 #define BUDGET_MT "baton.retry.budget"
 
-static bt_budget *check_budget(lua_State *L) { return luaL_checkudata(L, 1, BUDGET_MT); }
+static bt_budget *check_budget(lua_State *L) {
+    return luaL_checkudata(L, 1, BUDGET_MT);
+}
 
 /* retry.budget(max) -> budget */
 static int retry_budget(lua_State *L) {
@@ -44,17 +46,22 @@ static int b_reset(lua_State *L) {
     return 0;
 }
 
-static const luaL_Reg budget_methods[] = {{"consume", b_consume}, {"exhausted", b_exhausted},
-                                          {"remaining", b_remaining}, {"reset", b_reset},
+static const luaL_Reg budget_methods[] = {{"consume", b_consume},
+                                          {"exhausted", b_exhausted},
+                                          {"remaining", b_remaining},
+                                          {"reset", b_reset},
                                           {NULL, NULL}};
 
 /* b.used and b.max read the counters; other keys are the methods. */
 static int b_index(lua_State *L) {
     bt_budget *b = check_budget(L);
     const char *k = luaL_checkstring(L, 2);
-    if (strcmp(k, "used") == 0) lua_pushinteger(L, b->used);
-    else if (strcmp(k, "max") == 0) lua_pushinteger(L, b->max);
-    else lua_getfield(L, lua_upvalueindex(1), k);
+    if (strcmp(k, "used") == 0)
+        lua_pushinteger(L, b->used);
+    else if (strcmp(k, "max") == 0)
+        lua_pushinteger(L, b->max);
+    else
+        lua_getfield(L, lua_upvalueindex(1), k);
     return 1;
 }
 
@@ -104,11 +111,12 @@ static int retry_backoff(lua_State *L) {
  * baton.http failure codes of a flaky network. */
 static int retry_retryable(lua_State *L) {
     if (lua_type(L, 1) == LUA_TSTRING) {
-        static const char *const codes[] = {"timeout", "idle_timeout", "connect", "truncated",
-                                            "transport", NULL};
+        static const char *const codes[] = {"timeout",   "idle_timeout", "connect",
+                                            "truncated", "transport",    NULL};
         const char *c = lua_tostring(L, 1);
         int yes = 0;
-        for (int i = 0; codes[i]; i++) yes |= strcmp(codes[i], c) == 0;
+        for (int i = 0; codes[i]; i++)
+            yes |= strcmp(codes[i], c) == 0;
         lua_pushboolean(L, yes);
         return 1;
     }
@@ -120,13 +128,17 @@ static int retry_retryable(lua_State *L) {
 /* retry.http_date(s) -> Unix seconds | nil (exposed for tests and logs) */
 static int retry_http_date(lua_State *L) {
     int64_t t = bt_http_date(luaL_checkstring(L, 1));
-    if (t < 0) luaL_pushfail(L);
-    else lua_pushinteger(L, (lua_Integer)t);
+    if (t < 0)
+        luaL_pushfail(L);
+    else
+        lua_pushinteger(L, (lua_Integer)t);
     return 1;
 }
 
-static const luaL_Reg retry_funcs[] = {{"budget", retry_budget},       {"backoff", retry_backoff},
-                                       {"retryable", retry_retryable}, {"http_date", retry_http_date},
+static const luaL_Reg retry_funcs[] = {{"budget", retry_budget},
+                                       {"backoff", retry_backoff},
+                                       {"retryable", retry_retryable},
+                                       {"http_date", retry_http_date},
                                        {NULL, NULL}};
 
 int luaopen_baton_retry(lua_State *L) {

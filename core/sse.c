@@ -7,12 +7,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-void bt_sse_init(bt_sse *p) { memset(p, 0, sizeof *p); }
+void bt_sse_init(bt_sse *p) {
+    memset(p, 0, sizeof *p);
+}
 
 static int reserve(char **buf, size_t *cap, size_t need) {
     if (need <= *cap) return 0;
     size_t cap2 = *cap ? *cap : 128;
-    while (cap2 < need) cap2 *= 2;
+    while (cap2 < need)
+        cap2 *= 2;
     char *b = realloc(*buf, cap2);
     if (!b) return -1;
     *buf = b;
@@ -65,8 +68,10 @@ static int dispatch(bt_sse *p) {
         free_event(e);
         return -1;
     }
-    if (p->tail) p->tail->next = e;
-    else p->head = e;
+    if (p->tail)
+        p->tail->next = e;
+    else
+        p->head = e;
     p->tail = e;
     return 0;
 }
@@ -106,7 +111,8 @@ int bt_sse_feed(bt_sse *p, const char *buf, size_t n) {
     while (i < n) {
         const char *start = buf + i;
         size_t left = n - i, k = 0;
-        while (k < left && start[k] != '\n' && start[k] != '\r') k++;
+        while (k < left && start[k] != '\n' && start[k] != '\r')
+            k++;
         if (k == left) { /* no line end yet: keep the piece */
             if (reserve(&p->line, &p->line_cap, p->line_len + k) != 0) return -1;
             memcpy(p->line + p->line_len, start, k);
@@ -125,14 +131,18 @@ int bt_sse_feed(bt_sse *p, const char *buf, size_t n) {
         if (rc != 0) return -1;
         i += k + 1;
         if (start[k] == '\r') {
-            if (i < n && buf[i] == '\n') i++;
-            else if (i == n) p->cr = 1;
+            if (i < n && buf[i] == '\n')
+                i++;
+            else if (i == n)
+                p->cr = 1;
         }
     }
     return 0;
 }
 
-bt_sse_event *bt_sse_peek(bt_sse *p) { return p->head; }
+bt_sse_event *bt_sse_peek(bt_sse *p) {
+    return p->head;
+}
 
 void bt_sse_drop(bt_sse *p) {
     bt_sse_event *e = p->head;
@@ -142,10 +152,13 @@ void bt_sse_drop(bt_sse *p) {
     free_event(e);
 }
 
-int bt_sse_partial(const bt_sse *p) { return p->line_len > 0 || p->has_fields != 0; }
+int bt_sse_partial(const bt_sse *p) {
+    return p->line_len > 0 || p->has_fields != 0;
+}
 
 void bt_sse_free(bt_sse *p) {
-    while (p->head) bt_sse_drop(p);
+    while (p->head)
+        bt_sse_drop(p);
     free(p->line);
     free(p->data);
     free(p->event);

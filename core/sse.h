@@ -9,20 +9,20 @@
 
 typedef struct bt_sse_event {
     struct bt_sse_event *next;
-    char *event;     /* the event field, or "message" when none was sent */
-    char *id;        /* the last id field seen in the stream, or NULL */
-    char *data;      /* data lines joined by "\n", NUL-terminated */
+    char *event; /* the event field, or "message" when none was sent */
+    char *id;    /* the last id field seen in the stream, or NULL */
+    char *data;  /* data lines joined by "\n", NUL-terminated */
     size_t data_len;
 } bt_sse_event;
 
 typedef struct {
-    char *line;      /* the line being received */
+    char *line; /* the line being received */
     size_t line_len, line_cap;
-    char *data;      /* data of the event being received */
+    char *data; /* data of the event being received */
     size_t data_len, data_cap;
     char *event, *id;
-    int cr;          /* the previous chunk ended with CR: skip a leading LF */
-    int has_fields;  /* a field of an unfinished event was seen */
+    int cr;         /* the previous chunk ended with CR: skip a leading LF */
+    int has_fields; /* a field of an unfinished event was seen */
     bt_sse_event *head, *tail;
 } bt_sse;
 

@@ -29,13 +29,22 @@ static void test_dates(void) {
     CHECK_INT(bt_http_date("Tue, 29 Feb 2000 23:59:59 GMT"), 951868799);
     CHECK_INT(bt_http_date("Fri, 31 Dec 2027 12:00:00 GMT"), 1830254400);
     /* retry-2.2 anything else is refused */
-    const char *bad[] = {"", "Sun, 6 Nov 1994 08:49:37 GMT", "Sun, 06 Nov 1994 08:49:37 UTC",
-                         "Sun, 06 Nov 1994 08:49:37 GMT ", "Sun, 31 Feb 2001 00:00:00 GMT",
-                         "Sun, 29 Feb 1900 00:00:00 GMT", "Sun, 06 Nov 1994 24:00:00 GMT",
-                         "Sun, 06 Foo 1994 08:49:37 GMT", "Xyz, 06 Nov 1994 08:49:37 GMT",
-                         "Sun, 06 Nov 19a4 08:49:37 GMT", "Sun Nov 6 08:49:37 1994", "120",
-                         "Sun, 06 Nov 1994 08:49", NULL};
-    for (int i = 0; bad[i]; i++) CHECK_INT(bt_http_date(bad[i]), -1);
+    const char *bad[] = {"",
+                         "Sun, 6 Nov 1994 08:49:37 GMT",
+                         "Sun, 06 Nov 1994 08:49:37 UTC",
+                         "Sun, 06 Nov 1994 08:49:37 GMT ",
+                         "Sun, 31 Feb 2001 00:00:00 GMT",
+                         "Sun, 29 Feb 1900 00:00:00 GMT",
+                         "Sun, 06 Nov 1994 24:00:00 GMT",
+                         "Sun, 06 Foo 1994 08:49:37 GMT",
+                         "Xyz, 06 Nov 1994 08:49:37 GMT",
+                         "Sun, 06 Nov 19a4 08:49:37 GMT",
+                         "Sun Nov 6 08:49:37 1994",
+                         "120",
+                         "Sun, 06 Nov 1994 08:49",
+                         NULL};
+    for (int i = 0; bad[i]; i++)
+        CHECK_INT(bt_http_date(bad[i]), -1);
     CHECK_INT(bt_http_date(NULL), -1);
 }
 
@@ -69,9 +78,12 @@ static void test_backoff(void) {
     CHECK(bt_backoff(0, 0.5, 30, 600, 60, 0.1) == 60);
     CHECK(fabs(bt_backoff(6, 0.5, 30, 1, 60, 0.5) - 15) < 1e-9);
     /* retry-3.3 statuses */
-    long yes[] = {408, 409, 429, 500, 502, 503, 504, 529, 599}, no[] = {200, 301, 400, 401, 403, 404, 422, 600};
-    for (unsigned i = 0; i < sizeof yes / sizeof *yes; i++) CHECK(bt_retryable_status(yes[i]));
-    for (unsigned i = 0; i < sizeof no / sizeof *no; i++) CHECK(!bt_retryable_status(no[i]));
+    long yes[] = {408, 409, 429, 500, 502, 503, 504, 529, 599},
+         no[] = {200, 301, 400, 401, 403, 404, 422, 600};
+    for (unsigned i = 0; i < sizeof yes / sizeof *yes; i++)
+        CHECK(bt_retryable_status(yes[i]));
+    for (unsigned i = 0; i < sizeof no / sizeof *no; i++)
+        CHECK(!bt_retryable_status(no[i]));
 }
 
 int main(void) {

@@ -14,7 +14,8 @@ static char *render(const char *text, size_t cut, int *partial) {
     bt_sse_init(&p);
     size_t n = strlen(text);
     if (cut == (size_t)-1) {
-        for (size_t i = 0; i < n; i++) CHECK(bt_sse_feed(&p, text + i, 1) == 0);
+        for (size_t i = 0; i < n; i++)
+            CHECK(bt_sse_feed(&p, text + i, 1) == 0);
     } else {
         CHECK(bt_sse_feed(&p, text, cut) == 0);
         CHECK(bt_sse_feed(&p, text + cut, n - cut) == 0);
@@ -45,16 +46,19 @@ static void same_every_split(const char *text, const char *want, int want_partia
 
 int main(void) {
     /* sse-1.1 OpenAI style: data lines, [DONE] */
-    same_every_split("data: {\"a\":1}\n\ndata: [DONE]\n\n", "message|-|{\"a\":1};message|-|[DONE];", 0);
+    same_every_split("data: {\"a\":1}\n\ndata: [DONE]\n\n", "message|-|{\"a\":1};message|-|[DONE];",
+                     0);
     /* sse-1.2 CRLF and CR line ends */
-    same_every_split("data: x\r\n\r\ndata: y\r\rdata: z\n\n", "message|-|x;message|-|y;message|-|z;", 0);
+    same_every_split("data: x\r\n\r\ndata: y\r\rdata: z\n\n",
+                     "message|-|x;message|-|y;message|-|z;", 0);
     /* sse-1.3 comments and keep-alives are ignored */
     same_every_split(": keep-alive\n\n:ping\ndata: a\n\n", "message|-|a;", 0);
     /* sse-1.4 multi-line data joined by LF; no space after colon kept */
     same_every_split("data: one\ndata:two\ndata:  three\n\n", "message|-|one\ntwo\n three;", 0);
     /* sse-1.5 Anthropic style: event names, id persists, error event mid-stream */
-    same_every_split("event: message_start\nid: 7\ndata: {}\n\nevent: error\ndata: {\"type\":\"error\"}\n\n",
-                     "message_start|7|{};error|7|{\"type\":\"error\"};", 0);
+    same_every_split(
+        "event: message_start\nid: 7\ndata: {}\n\nevent: error\ndata: {\"type\":\"error\"}\n\n",
+        "message_start|7|{};error|7|{\"type\":\"error\"};", 0);
     /* sse-1.6 an event with no data is dropped; an empty data line is an event */
     same_every_split("event: ping\n\ndata\n\ndata:\n\n", "message|-|;message|-|;", 0);
     /* sse-1.7 a stream cut mid-event keeps the partial event back */
