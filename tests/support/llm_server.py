@@ -427,5 +427,43 @@ def main():
         pass
 
 
+# ---- Added by the `providers` branch (baton.llm tests) ---------------------
+# Kept apart so the transport branch's code above stays untouched:
+#   GET  /last   the JSON body and lower-cased headers of the last LLM request
+#                ({"body": ..., "headers": ...}; {} before any).
+#   A scripted reply may carry "expect_headers": {name: value or null}; a
+#   request whose headers differ (null: must be absent) gets a 400 naming the
+#   header, as a real provider rejects a bad key or a missing version header.
+LAST = {}
+
+_transport_reply_for = Handler.reply_for
+_transport_handle_any = Handler.handle_any
+
+
+def _providers_reply_for(self, req):
+    reply = _transport_reply_for(self, req)
+    with LOCK:
+        LAST.clear()
+        LAST.update(body=req, headers={k.lower(): v for k, v in self.headers.items()})
+    for name, want in (reply.get("expect_headers") or {}).items():
+        got = self.headers.get(name)
+        if got != want:
+            return {"status": 400, "error": {"message": "header %s: got %s, want %s" % (
+                name, json.dumps(got), json.dumps(want))}}
+    return reply
+
+
+def _providers_handle_any(self):
+    if urlparse(self.path).path == "/last":
+        self.read_body()
+        with LOCK:
+            return self.send(200, dict(LAST))
+    return _transport_handle_any(self)
+
+
+Handler.reply_for = _providers_reply_for
+Handler.handle_any = _providers_handle_any
+
+
 if __name__ == "__main__":
     main()
