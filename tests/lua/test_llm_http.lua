@@ -181,6 +181,12 @@ T.test("http-3.2 retries give up with the provider's message and a stable code",
                             headers = { ["x-mock-mode"] = "status:529" } }
   T.eq(err, "anthropic: 529 planned status 529 (gave up after 3 attempts)")
   T.eq(code, "server")
+  local before = srv.requests()
+  _, err, code = llm.chat { model = "openai:gpt-4o-mini", messages = user "x",
+                            headers = { ["x-mock-mode"] = "status:503", ["x-mock-should-retry"] = "false" } }
+  T.eq(err, "openai: 503 planned status 503")
+  T.eq(code, "server")
+  T.eq(srv.requests() - before, 2) -- one chat request (+ the /stats call): the server said no retry
 end)
 
 T.test("http-3.3 401 fails at once with the provider's message, key redacted", function()
