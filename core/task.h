@@ -13,8 +13,14 @@
 
 #define BT_TASK_MT "baton.loop.task"
 
-enum { BT_TASK_READY, BT_TASK_RUNNING, BT_TASK_WAITING, BT_TASK_DONE, BT_TASK_FAILED,
-       BT_TASK_CANCELLED };
+enum {
+    BT_TASK_READY,
+    BT_TASK_RUNNING,
+    BT_TASK_WAITING,
+    BT_TASK_DONE,
+    BT_TASK_FAILED,
+    BT_TASK_CANCELLED
+};
 
 typedef struct bt_task bt_task;
 

@@ -58,8 +58,10 @@ static char glue_key, live_key, thread_key;
 
 static void free_wait(bt_wait *w) {
     glue *g = w->g;
-    if (w->prev) w->prev->next = w->next;
-    else g->waits = w->next;
+    if (w->prev)
+        w->prev->next = w->next;
+    else
+        g->waits = w->next;
     if (w->next) w->next->prev = w->prev;
     if (w->t && w->t->wait == w) w->t->wait = NULL;
     free(w);
@@ -73,7 +75,8 @@ static void drop_wait(bt_wait *w) {
 
 static int glue_gc(lua_State *L) {
     glue *g = lua_touserdata(L, 1);
-    while (g->waits) drop_wait(g->waits);
+    while (g->waits)
+        drop_wait(g->waits);
     while (g->hooks) {
         hook *h = g->hooks;
         g->hooks = h->next;
@@ -109,7 +112,9 @@ static glue *glue_of(lua_State *L) {
     return g;
 }
 
-bt_loop *bt_loop_of(lua_State *L) { return glue_of(L)->loop; }
+bt_loop *bt_loop_of(lua_State *L) {
+    return glue_of(L)->loop;
+}
 
 void bt_wait_on_close(lua_State *L, void (*fn)(void *ud), void *ud) {
     glue *g = glue_of(L);
@@ -141,8 +146,10 @@ static void map_thread(lua_State *L, lua_State *co, bt_task *t) {
     lua_checkstack(co, 1);
     lua_pushthread(co);
     lua_xmove(co, L, 1);
-    if (t) lua_pushlightuserdata(L, t);
-    else lua_pushnil(L);
+    if (t)
+        lua_pushlightuserdata(L, t);
+    else
+        lua_pushnil(L);
     lua_rawset(L, -3);
     lua_pop(L, 1);
 }
@@ -172,14 +179,18 @@ bt_wait *bt_wait_begin(lua_State *L, bt_cancel_fn on_cancel, void *ud) {
     return w;
 }
 
-lua_State *bt_wait_thread(bt_wait *w) { return w->L; }
+lua_State *bt_wait_thread(bt_wait *w) {
+    return w->L;
+}
 
 static void ready_push(glue *g, bt_task *t) {
     if (t->queued) return;
     t->queued = 1;
     t->next_ready = NULL;
-    if (g->ready_end) g->ready_end->next_ready = t;
-    else g->ready = t;
+    if (g->ready_end)
+        g->ready_end->next_ready = t;
+    else
+        g->ready = t;
     g->ready_end = t;
 }
 
@@ -194,7 +205,8 @@ static bt_task *ready_pop(glue *g) {
 
 static void ready_remove(glue *g, bt_task *t) {
     bt_task **p = &g->ready, *prev = NULL;
-    while (*p && *p != t) prev = *p, p = &(*p)->next_ready;
+    while (*p && *p != t)
+        prev = *p, p = &(*p)->next_ready;
     if (!*p) return;
     *p = t->next_ready;
     if (g->ready_end == t) g->ready_end = prev;
@@ -282,9 +294,13 @@ bt_task *bt_task_spawn(lua_State *L, int nargs) {
     return t;
 }
 
-int bt_task_status(const bt_task *t) { return t->status; }
+int bt_task_status(const bt_task *t) {
+    return t->status;
+}
 
-int bt_task_finished(const bt_task *t) { return t->status >= BT_TASK_DONE; }
+int bt_task_finished(const bt_task *t) {
+    return t->status >= BT_TASK_DONE;
+}
 
 static void notify(glue *g, lua_State *from, bt_task *t);
 
@@ -315,7 +331,8 @@ static void finish_task(glue *g, lua_State *from, bt_task *t, int st, int nres) 
     if (st == LUA_OK) {
         lua_createtable(co, nres, 1);
         lua_insert(co, -(nres + 1));
-        for (int i = nres; i >= 1; i--) lua_rawseti(co, -(i + 1), i);
+        for (int i = nres; i >= 1; i--)
+            lua_rawseti(co, -(i + 1), i);
         lua_pushinteger(co, nres);
         lua_setfield(co, -2, "n");
         lua_xmove(co, from, 1);
@@ -350,8 +367,10 @@ int bt_task_cancel(lua_State *L, bt_task *t) {
 
 static void resume_task(glue *g, lua_State *from, bt_task *t) {
     int nargs = t->nargs;
-    if (t->wait && t->wait->yielded && t->wait->state == W_DONE) nargs = take(t->wait);
-    else if (t->wait) drop_wait(t->wait); /* begun, then an error skipped its yield */
+    if (t->wait && t->wait->yielded && t->wait->state == W_DONE)
+        nargs = take(t->wait);
+    else if (t->wait)
+        drop_wait(t->wait); /* begun, then an error skipped its yield */
     t->nargs = 0;
     t->status = BT_TASK_RUNNING;
     int nres;
@@ -376,7 +395,8 @@ static void resume_task(glue *g, lua_State *from, bt_task *t) {
 
 static void run_ready(glue *g, lua_State *from) {
     bt_task *t;
-    while ((t = ready_pop(g))) resume_task(g, from, t);
+    while ((t = ready_pop(g)))
+        resume_task(g, from, t);
 }
 
 void bt_task_run_all(lua_State *L) {
@@ -386,8 +406,7 @@ void bt_task_run_all(lua_State *L) {
         run_ready(g, L);
         if (g->ntasks == 0) return;
         if (!g->ready && bt_loop_idle(g->loop))
-            luaL_error(L, "deadlock: %d task(s) left with nothing that could wake them",
-                       g->ntasks);
+            luaL_error(L, "deadlock: %d task(s) left with nothing that could wake them", g->ntasks);
         if (bt_loop_step(g->loop, g->ready ? 0 : -1) < 0)
             luaL_error(L, "event loop: %s", strerror(errno));
     }
@@ -417,8 +436,10 @@ static void join_check(bt_join *j) {
 }
 
 static void join_unlink(glue *g, bt_join *j) {
-    if (j->prev) j->prev->next = j->next;
-    else g->joins = j->next;
+    if (j->prev)
+        j->prev->next = j->next;
+    else
+        g->joins = j->next;
     if (j->next) j->next->prev = j->prev;
     j->prev = j->next = NULL;
 }
@@ -437,7 +458,8 @@ again:
     for (bt_join *j = g->joins; j; j = j->next) {
         if (j->want_cancel && !j->done) {
             j->want_cancel = 0;
-            for (int i = 0; i < j->n; i++) bt_task_cancel(from, j->tasks[i]);
+            for (int i = 0; i < j->n; i++)
+                bt_task_cancel(from, j->tasks[i]);
             goto again;
         }
         if (j->done) {

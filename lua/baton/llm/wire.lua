@@ -62,10 +62,6 @@ function M.error_message(body)
   return s ~= "" and s or "(empty body)"
 end
 
-local RETRYABLE = { [408] = true, [409] = true, [429] = true }
-
-local function retryable(status) return RETRYABLE[status] or status >= 500 end
-
 local function status_code(status)
   if status == 401 or status == 403 then return "auth" end
   if status == 429 then return "rate_limit" end
@@ -83,9 +79,10 @@ local function gave_up(n) return n > 1 and string.format(" (gave up after %d att
 
 -- POSTs p.body (a table, encoded canonically) to p.url with p.headers.
 -- p = {provider=, url=, headers=, body=, secret=, timeout=, on_event=,
---      max_attempts=, retry_base=}. Retries 408/409/429/5xx and connection
--- failures with backoff until max_attempts or the deadline; never retries
--- once streamed events arrived. Returns res (status 200) with res.latency and
+--      max_attempts=, retry_base=}. Retries what baton.retry calls retryable
+-- (408/409/429/5xx; connect, truncated, transport failures) with its backoff
+-- (Retry-After, x-should-retry) until max_attempts or the deadline; never
+-- retries a timeout or a stream whose events were already delivered. Returns res (status 200) with res.latency and
 -- res.http_attempts, or nil, "provider: ...", code.
 function M.post(p)
   local http, loop, retry = require "baton.http", require "baton.loop", require "baton.retry"
@@ -96,7 +93,7 @@ function M.post(p)
   local streamed = false
   local on_event
   if p.on_event then on_event = function(ev) streamed = true return p.on_event(ev) end end
-  local attempt, msg, code, retry_after = 0, nil, nil, nil
+  local attempt, msg, code, retry_after, should_retry = 0, nil, nil, nil, nil
   while true do
     attempt = attempt + 1
     local t0 = loop.now()
@@ -105,24 +102,29 @@ function M.post(p)
       idle_timeout = p.on_event and math.min(120, timeout) or nil, -- a stalled stream
       on_event = on_event }
     local again
-    if res and res.status >= 200 and res.status < 300 then
+    if res and res.status >= 200 and res.status < 300 and res.incomplete_event then
+      msg, code, again = string.format("%s: the stream from %s ended inside an event", p.provider,
+        M.show_url(p.url)), "transport", false
+    elseif res and res.status >= 200 and res.status < 300 then
       res.latency, res.http_attempts = loop.now() - t0, attempt
       return res
     elseif res then
       msg = string.format("%s: %d %s", p.provider, res.status, M.error_message(res.body))
       code = status_code(res.status)
-      again = retryable(res.status)
-      retry_after = tonumber(res.headers and res.headers["retry-after"] or nil)
+      again = retry.retryable(res.status)
+      retry_after, should_retry = res.headers["retry-after"], res.headers["x-should-retry"]
     else
       code = transport_code(ecode)
       local what = code == "timeout" and "no reply in time from %s" or
         ecode == "connect" and "cannot reach %s" or "request to %s failed"
       msg = string.format("%s: " .. what .. ": %s", p.provider, M.show_url(p.url), tostring(err))
-      again = (ecode == "connect")
-      retry_after = nil
+      -- the deadline is the whole call's: a timeout is not retried
+      again = code ~= "timeout" and retry.retryable(ecode)
+      retry_after, should_retry = nil, nil
     end
     if not again or streamed or attempt >= max then break end
-    local delay = retry.backoff { attempt = attempt, base = p.retry_base or 0.5, cap = 30, retry_after = retry_after }
+    local delay = retry.backoff { attempt = attempt - 1, base = p.retry_base or 0.5, cap = 30,
+                                  retry_after = retry_after, should_retry = should_retry }
     if not delay or loop.now() + delay >= deadline then break end
     loop.sleep(delay)
   end
