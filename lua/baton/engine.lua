@@ -48,9 +48,16 @@ function Engine:role_of(agent_name)
   error(string.format("agent '%s' is not in team '%s'", tostring(agent_name), self.team.name), 0)
 end
 
-function Engine:agent_with_role(role)
+-- An agent's kind is its role file's `name` (a project's "bench_planner"
+-- that extends the planner says name = "planner"), or the role's file name.
+function Engine:kind_of(a)
+  local r = self.roles[a.role]
+  return r and r.name or a.role
+end
+
+function Engine:agent_with_role(kind)
   for _, a in ipairs(self.team.agents) do
-    if a.role == role then return a.name end
+    if a.role == kind or self:kind_of(a) == kind then return a.name end
   end
 end
 
@@ -86,7 +93,8 @@ function Engine:select_agent(task, decision)
   end
   local candidates = {}
   for _, a in ipairs(self.team.agents) do
-    if a.role ~= "planner" and a.role ~= "review" then candidates[#candidates + 1] = a end
+    local kind = self:kind_of(a)
+    if kind ~= "planner" and kind ~= "review" then candidates[#candidates + 1] = a end
   end
   local name = script.call("scheduler '" .. self.scheduler_name .. "'", self.scheduler.select,
     util.readonly(task), util.readonly(candidates), self:policy_ctx())

@@ -47,6 +47,7 @@ function M.load_team(name)
     if not roles[a.role] then
       roles[a.role] = script.load_table("roles." .. a.role, "role",
         { prompt = "string", tools = "table?", harness = "table?", max_turns = "number?" })
+      roles[a.role] = require("baton.util").copy(roles[a.role]) -- two teams may share a role table
       roles[a.role].name = roles[a.role].name or a.role
       roles[a.role].tools = roles[a.role].tools or {}
       local ok, err = pcall(require("baton.tools").for_role, roles[a.role].tools)
