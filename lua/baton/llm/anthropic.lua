@@ -9,6 +9,8 @@ local wire = require "baton.llm.wire"
 
 local M = {}
 
+local EMPTY_PARAMS = { type = "object", properties = {} }
+
 M.DEFAULT_BASE = "https://api.anthropic.com"
 M.VERSION = "2023-06-01"
 M.DEFAULT_MAX_TOKENS = 4096
@@ -55,7 +57,7 @@ function M.body(req, spec, opts)
     b.tools = {}
     for i, t in ipairs(req.tools) do
       b.tools[i] = { name = t.name, description = t.description,
-                     input_schema = wire.schema_copy(t.parameters or { type = "object", properties = {} }) }
+                     input_schema = t.parameters and wire.schema_copy_cached(t.parameters) or EMPTY_PARAMS }
     end
   end
   if opts.stream then b.stream = true end

@@ -8,6 +8,8 @@ local wire = require "baton.llm.wire"
 
 local M = {}
 
+local EMPTY_PARAMS = { type = "object", properties = {} }
+
 M.DEFAULT_BASE = "https://api.openai.com/v1"
 
 local function wire_message(m)
@@ -38,7 +40,7 @@ function M.body(req, spec, opts)
     b.tools = {}
     for i, t in ipairs(req.tools) do
       b.tools[i] = { type = "function", ["function"] = { name = t.name, description = t.description,
-        parameters = wire.schema_copy(t.parameters or { type = "object", properties = {} }) } }
+        parameters = t.parameters and wire.schema_copy_cached(t.parameters) or EMPTY_PARAMS } }
     end
   end
   if req.schema then

@@ -164,6 +164,17 @@ function M.schema_copy(s)
   return out
 end
 
+-- schema_copy(s), made once per schema table: tool schemas are the same
+-- tables on every request (baton.tools), and copying them each time cost
+-- more than the rest of a request body. The copy is shared: never change it.
+local copies = setmetatable({}, { __mode = "k" })
+function M.schema_copy_cached(s)
+  if type(s) ~= "table" then return s end
+  local c = copies[s]
+  if not c then c = M.schema_copy(s) copies[s] = c end
+  return c
+end
+
 -- Tool-call arguments as a table: the JSON string OpenAI sends, or an object
 -- as Ollama sends. A broken string gives {} and an error note.
 function M.arguments(a)

@@ -1,0 +1,115 @@
+-- tests/lua/test_canon.lua: baton.canon, the C canonical JSON encoder behind
+-- json.encode, against a reference encoder written in Lua from the rules
+-- (sorted keys, integers as integers, %.17g floats, minimal escapes) on
+-- hand-picked and random values; and request keys that skip the aliases
+-- in tool schemas.
+local T = ...
+local canon = require "baton.canon"
+local json = require "baton.json"
+local llm = require "baton.llm"
+
+-- The reference: the rules of baton.json spelled out in plain Lua.
+local ESC = { ['"'] = '\\"', ["\\"] = "\\\\", ["\b"] = "\\b", ["\f"] = "\\f", ["\n"] = "\\n",
+  ["\r"] = "\\r", ["\t"] = "\\t" }
+local function quote(s)
+  return '"' .. s:gsub('[%c"\\]', function(c)
+    return ESC[c] or (c:byte() < 32 and string.format("\\u%04x", c:byte())) or c
+  end) .. '"'
+end
+local function num(n)
+  if math.type(n) == "integer" then return string.format("%d", n) end
+  if n == math.floor(n) and math.abs(n) < 2 ^ 53 then return string.format("%d", math.tointeger(n)) end
+  return string.format("%.17g", n)
+end
+local function ref(v)
+  local tv = type(v)
+  if tv == "string" then return quote(v) end
+  if tv == "number" then return num(v) end
+  if tv == "boolean" then return tostring(v) end
+  if v == nil or v == json.null then return "null" end
+  local n = 0
+  for _ in pairs(v) do n = n + 1 end
+  local is_array = n > 0 or getmetatable(v) == json.array_mt
+  for i = 1, n do if v[i] == nil then is_array = false end end
+  local out = {}
+  if is_array then
+    for i = 1, n do out[i] = ref(v[i]) end
+    return "[" .. table.concat(out, ",") .. "]"
+  end
+  local keys, by = {}, {}
+  for k, x in pairs(v) do
+    local s = type(k) == "number" and num(k) or k
+    keys[#keys + 1], by[s] = s, x
+  end
+  table.sort(keys)
+  for i, k in ipairs(keys) do out[i] = quote(k) .. ":" .. ref(by[k]) end
+  return "{" .. table.concat(out, ",") .. "}"
+end
+
+-- A random value of bounded depth: every kind the encoder distinguishes.
+local function random_string(rng)
+  local b = {}
+  for i = 1, rng(0, 12) do b[i] = string.char(rng(0, 1) == 0 and rng(0, 255) or rng(97, 122)) end
+  return table.concat(b)
+end
+local function random_value(rng, depth)
+  local k = rng(1, depth > 3 and 6 or 9)
+  if k == 1 then return random_string(rng) end
+  if k == 2 then return rng(-1000000, 1000000) end
+  if k == 3 then return (rng(-1e6, 1e6) / rng(1, 97)) * 10.0 ^ rng(-30, 30) end
+  if k == 4 then return rng(0, 1) == 1 end
+  if k == 5 then return json.null end
+  if k == 6 then return rng(0, 3) * 1.0 end
+  local t = k == 9 and setmetatable({}, json.array_mt) or {}
+  for i = 1, rng(0, 6) do
+    if k == 7 then t[i] = random_value(rng, depth + 1)
+    elseif k == 8 then t[random_string(rng)] = random_value(rng, depth + 1)
+    else t[rng(1, 8)] = random_value(rng, depth + 1) end
+  end
+  return t
+end
+
+T.test("canon-1.1 the C encoder equals the reference on 3000 random values", function()
+  math.randomseed(20261126)
+  for i = 1, 3000 do
+    local v = random_value(math.random, 0)
+    local got, want = canon.encode(v, json.array_mt), ref(v)
+    if got ~= want then error(string.format("value %d: got %s, want %s", i, got, want), 0) end
+  end
+end)
+
+T.test("canon-1.2 edge values: -0.0, 2^53, huge integers, DEL, long strings", function()
+  T.eq(json.encode { -0.0, 2.0 ^ 53, 2.0 ^ 53 - 1, math.maxinteger, 1e-300 },
+    "[0,9007199254740992,9007199254740991,9223372036854775807,1e-300]")
+  T.eq(json.encode "\127\0x", '"\127\\u0000x"')
+  local long = string.rep('ab"\n', 5000)
+  T.eq(json.encode { [long] = long }, ref { [long] = long })
+  T.eq(json.encode { [1.5] = 1, [2] = 2, b = 3 }, '{"1.5":1,"2":2,"b":3}')
+end)
+
+T.test("canon-1.3 errors name what JSON cannot say", function()
+  T.raises(function() json.encode { a = { coroutine.create(print) } } end,
+    "json: cannot encode a value of type thread")
+  T.raises(function() json.encode { [{}] = 1 } end, "json: cannot encode a key of type table")
+  T.raises(function() json.encode { x = -math.huge } end, "json: cannot encode -inf")
+  T.raises(function() json.encode(io.stdout) end, "json: cannot encode a value of type userdata")
+  local deep = {}
+  local cur = deep
+  for _ = 1, 100 do cur[1] = {} cur = cur[1] end
+  T.eq(#json.encode(deep), 202) -- 101 nested tables are fine; one more is not
+  cur[1] = {}
+  T.raises(function() json.encode(deep) end, "json: nesting deeper than 100 (a cycle?)")
+end)
+
+T.test("canon-2.1 request keys hash the canonical whole request", function()
+  local tools = { { name = "write_file", description = "writes rab123", parameters = { type = "object" } } }
+  local req = { model = "m", system = "s rab123", messages = { { role = "user", content = "do rab123" } },
+    tools = tools }
+  local whole = json.encode { model = "m", system = "s rab123", messages = req.messages, tools = tools }
+  T.eq(llm.request_key(req), json.fnv1a64(whole))
+  -- aliases rename run ids in the conversation, not inside tool schemas
+  req.key_aliases = { rab123 = "T1" }
+  T.eq(llm.request_key(req), json.fnv1a64((whole:gsub('"do rab123"', '"do T1"'):gsub('"s rab123"', '"s T1"'))))
+  T.eq(llm.request_key { tools = {} }, json.fnv1a64 '{"tools":{}}')
+  T.eq(llm.request_key {}, json.fnv1a64 "{}")
+end)
