@@ -15,59 +15,85 @@
 #define MAX_DEPTH 100
 #define OUTBUF "baton.canon.buffer"
 
-/* The output buffer lives in a userdata so an error (longjmp) frees it. */
+/* One key of an object being encoded. A string key points into the Lua
+ * string (anchored by the table); a number key is formatted into num. */
+typedef struct {
+    const char *s;
+    size_t len;
+    int is_int, is_num;
+    lua_Integer i;
+    lua_Number d;
+    char num[32];
+} key_entry;
+
+/* The output and a stack of keys (nested objects push on top of their
+ * parent's) live in a userdata so an error (longjmp) frees them. */
 typedef struct {
     char *p;
     size_t len, cap;
+    key_entry *keys;
+    size_t nkeys, keycap;
 } outbuf;
 
 static int outbuf_gc(lua_State *L) {
     outbuf *b = lua_touserdata(L, 1);
     free(b->p);
+    free(b->keys);
     b->p = NULL;
+    b->keys = NULL;
     return 0;
 }
 
+/* Makes room for n more bytes. */
+static void reserve(lua_State *L, outbuf *b, size_t n) {
+    if (b->len + n <= b->cap) return;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + n) cap *= 2;
+    char *p = realloc(b->p, cap);
+    if (!p) luaL_error(L, "json: out of memory");
+    b->p = p;
+    b->cap = cap;
+}
+
 static void put(lua_State *L, outbuf *b, const char *s, size_t n) {
-    if (b->len + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n) cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) luaL_error(L, "json: out of memory");
-        b->p = p;
-        b->cap = cap;
-    }
+    reserve(L, b, n);
     memcpy(b->p + b->len, s, n);
     b->len += n;
 }
 
+/* A string with only the escapes JSON requires: the quote, the backslash,
+ * the five short control escapes, other bytes below 32 as \u00XX. */
 static void put_quoted(lua_State *L, outbuf *b, const char *s, size_t n) {
+    static const char hex[] = "0123456789abcdef";
     put(L, b, "\"", 1);
-    size_t run = 0; /* bytes copied as they are, flushed in one put */
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        const char *esc = NULL;
-        char u[8];
-        switch (c) {
-        case '"': esc = "\\\""; break;
-        case '\\': esc = "\\\\"; break;
-        case '\b': esc = "\\b"; break;
-        case '\f': esc = "\\f"; break;
-        case '\n': esc = "\\n"; break;
-        case '\r': esc = "\\r"; break;
-        case '\t': esc = "\\t"; break;
-        default:
-            if (c < 32) {
-                snprintf(u, sizeof u, "\\u%04x", c);
-                esc = u;
+    for (size_t from = 0; from < n; from += 4096) { /* room for the worst case, by chunks */
+        size_t end = n - from < 4096 ? n : from + 4096;
+        reserve(L, b, 6 * (end - from) + 1);
+        char *o = b->p + b->len;
+        for (size_t i = from; i < end; i++) {
+            unsigned char c = (unsigned char)s[i];
+            if (c >= 32 && c != '"' && c != '\\') {
+                *o++ = (char)c;
+                continue;
+            }
+            *o++ = '\\';
+            switch (c) {
+            case '"': *o++ = '"'; break;
+            case '\\': *o++ = '\\'; break;
+            case '\b': *o++ = 'b'; break;
+            case '\f': *o++ = 'f'; break;
+            case '\n': *o++ = 'n'; break;
+            case '\r': *o++ = 'r'; break;
+            case '\t': *o++ = 't'; break;
+            default:
+                memcpy(o, "u00", 3);
+                o[3] = hex[c >> 4];
+                o[4] = hex[c & 15];
+                o += 5;
             }
         }
-        if (!esc) continue;
-        put(L, b, s + run, i - run);
-        put(L, b, esc, strlen(esc));
-        run = i + 1;
+        b->len = (size_t)(o - b->p);
     }
-    put(L, b, s + run, n - run);
     put(L, b, "\"", 1);
 }
 
@@ -108,12 +134,6 @@ static lua_Integer array_length(lua_State *L, int t, int array_mt) {
     return n;
 }
 
-typedef struct {
-    const char *s;
-    size_t len;
-    lua_Integer slot;
-} key_entry;
-
 static int key_cmp(const void *a, const void *b) {
     const key_entry *x = a, *y = b;
     size_t n = x->len < y->len ? x->len : y->len;
@@ -122,49 +142,59 @@ static int key_cmp(const void *a, const void *b) {
     return (x->len > y->len) - (x->len < y->len);
 }
 
-/* An object: keys (numbers formatted as in values) sorted bytewise. The
- * key strings and values are anchored in two scratch tables on the stack. */
+static size_t push_key(lua_State *L, outbuf *b) {
+    if (b->nkeys == b->keycap) {
+        size_t cap = b->keycap ? 2 * b->keycap : 64;
+        key_entry *k = realloc(b->keys, cap * sizeof *k);
+        if (!k) luaL_error(L, "json: out of memory");
+        b->keys = k;
+        b->keycap = cap;
+    }
+    return b->nkeys++;
+}
+
+/* An object: keys (numbers formatted as in values) sorted bytewise; each
+ * value is looked up again by its key (raw, as pairs sees it). */
 static void encode_object(lua_State *L, outbuf *b, int t, int depth, int array_mt) {
-    lua_newtable(L);
-    int keys = lua_gettop(L);
-    lua_newtable(L);
-    int vals = keys + 1;
-    lua_Integer n = 0;
+    size_t base = b->nkeys;
     lua_pushnil(L);
     while (lua_next(L, t)) { /* key at -2, value at -1 */
-        int tk = lua_type(L, -2);
-        n++;
-        lua_seti(L, vals, n);
-        if (tk == LUA_TNUMBER) {
-            char num[32];
-            size_t len = format_number(L, lua_gettop(L), num);
-            lua_pushlstring(L, num, len);
+        lua_pop(L, 1);
+        int tk = lua_type(L, -1);
+        size_t at = push_key(L, b);
+        key_entry *e = &b->keys[at];
+        e->is_num = tk == LUA_TNUMBER;
+        if (e->is_num) {
+            e->is_int = lua_isinteger(L, -1);
+            e->i = lua_tointeger(L, -1);
+            e->d = lua_tonumber(L, -1);
+            e->len = format_number(L, lua_gettop(L), e->num);
         } else if (tk == LUA_TSTRING) {
-            lua_pushvalue(L, -1);
+            e->s = lua_tolstring(L, -1, &e->len);
         } else {
             luaL_error(L, "json: cannot encode a key of type %s", lua_typename(L, tk));
         }
-        lua_seti(L, keys, n);
     }
-    key_entry *e = lua_newuserdatauv(L, (size_t)n * sizeof *e + 1, 0);
-    for (lua_Integer i = 0; i < n; i++) {
-        lua_geti(L, keys, i + 1);
-        e[i].s = lua_tolstring(L, -1, &e[i].len); /* anchored by keys */
-        e[i].slot = i + 1;
-        lua_pop(L, 1);
-    }
-    qsort(e, (size_t)n, sizeof *e, key_cmp);
+    size_t n = b->nkeys - base;
+    key_entry *e = b->keys + base;
+    for (size_t i = 0; i < n; i++)
+        if (e[i].is_num) e[i].s = e[i].num; /* no realloc until the loop below */
+    qsort(e, n, sizeof *e, key_cmp);
     put(L, b, "{", 1);
-    for (lua_Integer i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++) {
+        e = b->keys + base + i; /* a nested object may have moved the stack */
         if (i > 0) put(L, b, ",", 1);
-        put_quoted(L, b, e[i].s, e[i].len);
+        put_quoted(L, b, e->is_num ? e->num : e->s, e->len);
         put(L, b, ":", 1);
-        lua_geti(L, vals, e[i].slot);
+        if (!e->is_num) lua_pushlstring(L, e->s, e->len);
+        else if (e->is_int) lua_pushinteger(L, e->i);
+        else lua_pushnumber(L, e->d);
+        lua_rawget(L, t);
         encode_value(L, b, lua_gettop(L), depth + 1, array_mt);
         lua_pop(L, 1);
     }
     put(L, b, "}", 1);
-    lua_settop(L, keys - 1);
+    b->nkeys = base;
 }
 
 static void encode_table(lua_State *L, outbuf *b, int t, int depth, int array_mt) {
@@ -231,8 +261,10 @@ static int canon_encode(lua_State *L) {
     luaL_setmetatable(L, OUTBUF);
     encode_value(L, b, 1, 0, 2);
     lua_pushlstring(L, b->p ? b->p : "", b->len);
-    free(b->p);
+    free(b->p); /* at once; the collector finds nothing left */
+    free(b->keys);
     b->p = NULL;
+    b->keys = NULL;
     return 1;
 }
 

@@ -18,8 +18,16 @@ local function plan_tools(e, seq)
     local ok, r = pcall(e.db.req, e.db, ref)
     if ok and r and r.run == e.run.id then return r.id end
   end
-  local function save() e.run.meta = meta e.db:update_run(e.run.id, { meta = meta }) end
+  -- meta (every key and description so far) is saved once per turn, by
+  -- flush: saving it after each add made a plan of N tasks cost O(N^2).
+  -- A crash before the flush loses nothing: resume restores the snapshot
+  -- taken before DECOMPOSE, which has neither the tasks nor the meta.
+  local dirty = false
+  local function save() e.run.meta, dirty = meta, true end
   local plan = {}
+  function plan.flush()
+    if dirty then e.db:update_run(e.run.id, { meta = meta }) dirty = false end
+  end
   function plan.add(a)
     local norm = util.normalize(a.description)
     local prev = meta.added[norm]
@@ -61,6 +69,7 @@ function M.DECOMPOSE(e, d)
   local root = e.db:req(e.run.root)
   local t = { h = e:harness_for(planner, role), round = { writes = {} }, agent = planner,
     task = root, plan = plan_tools(e, d.seq) }
+  t.flush = t.plan.flush
   t.describe_task = function() return agent.describe(e, root) end
   local before = #e.db:reqs(e.run.id)
   local outcome = agent.converse(e, { agent = planner, role = role, task = nil, tool_ctx = t,

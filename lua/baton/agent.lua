@@ -45,7 +45,8 @@ end
 
 -- converse{agent=, role=, task=, messages=, tool_ctx=} -> outcome, err
 -- outcome = {status="DONE"|"BLOCKED", reason=}; tool_ctx gets .outcome set by
--- the task_done / task_blocked tools.
+-- the task_done / task_blocked tools; tool_ctx.flush (optional) runs after
+-- each turn's tool calls, in the turn's transaction.
 function M.converse(e, c)
   local role = c.role
   local t = c.tool_ctx
@@ -67,21 +68,30 @@ function M.converse(e, c)
       save_transcript(e, c.task, c.messages)
       return t.outcome or { status = "DONE", reason = util.oneline(resp.text, 200) }
     end
-    for i, call in ipairs(msg.tool_calls) do
-      call.id = call.id or ("call_" .. turn .. "_" .. i)
-      local result = tools.call(t, call.name, call.arguments, role.tools)
-      if EFFECTS[call.name] and not result:find("^denied") and not result:find("^error") then
-        e.effects = (e.effects or 0) + 1 -- the no-progress check counts changes to the world
+    local function run_tools()
+      for i, call in ipairs(msg.tool_calls) do
+        call.id = call.id or ("call_" .. turn .. "_" .. i)
+        local result = tools.call(t, call.name, call.arguments, role.tools)
+        if EFFECTS[call.name] and not result:find("^denied") and not result:find("^error") then
+          e.effects = (e.effects or 0) + 1 -- the no-progress check counts changes to the world
+        end
+        e:emit("tool", { agent = c.agent, task = c.task and c.task.id, tool = call.name,
+          target = type(call.arguments) == "table" and (call.arguments.path or
+            (type(call.arguments.argv) == "table" and table.concat(call.arguments.argv, " ")) or
+            call.arguments.key) or nil,
+          result = util.oneline(result, 100) })
+        c.messages[#c.messages + 1] = { role = "tool", tool_call_id = call.id, name = call.name,
+          content = result }
       end
-      e:emit("tool", { agent = c.agent, task = c.task and c.task.id, tool = call.name,
-        target = type(call.arguments) == "table" and (call.arguments.path or
-          (type(call.arguments.argv) == "table" and table.concat(call.arguments.argv, " ")) or
-          call.arguments.key) or nil,
-        result = util.oneline(result, 100) })
-      c.messages[#c.messages + 1] = { role = "tool", tool_call_id = call.id, name = call.name,
-        content = result }
+      if t.flush then t.flush() end
+      save_transcript(e, c.task, c.messages)
     end
-    save_transcript(e, c.task, c.messages)
+    -- A turn's journal rows (tool events, harness audits, plan, transcript)
+    -- go in one transaction unless a tool may yield: a transaction must not
+    -- span a yield, or another task's writes would join it.
+    local yields = false
+    for _, call in ipairs(msg.tool_calls) do yields = yields or tools.yields(call.name) end
+    if yields then run_tools() else e.db:tx(run_tools) end
     if t.outcome then return t.outcome end
   end
   return { status = "BLOCKED", reason = string.format("ran out of turns (%d)", role.max_turns or 12) }
@@ -98,9 +108,12 @@ function M.run_task(e, task, agent_name, epoch)
     agent = agent_name, role = role, task = task, tool_ctx = t,
     messages = { { role = "user", content = M.describe(e, task) } },
   })
-  local ok, err, code = e.db:complete(task.id, agent_name, epoch, outcome.status, outcome.reason)
-  e:emit("task.end", { task = task.id, agent = agent_name, status = outcome.status,
-    reason = outcome.reason, lease = ok and "held" or code })
+  local ok, err, code
+  e.db:tx(function() -- the completion and its journal row together
+    ok, err, code = e.db:complete(task.id, agent_name, epoch, outcome.status, outcome.reason)
+    e:emit("task.end", { task = task.id, agent = agent_name, status = outcome.status,
+      reason = outcome.reason, lease = ok and "held" or code })
+  end)
   if not ok then return { status = "LOST", reason = err } end
   return outcome
 end

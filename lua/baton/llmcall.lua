@@ -112,9 +112,9 @@ function M:chat(req)
         last and cjson.encode(resp) or nil)
       self:spend(a.usage or {}, a.cost)
     end
+    self.e:emit("llm", { agent = req.agent, model = req.model, latency = sys.clock() - t0,
+      ok = resp ~= nil, code = code })
   end)
-  self.e:emit("llm", { agent = req.agent, model = req.model, latency = sys.clock() - t0,
-    ok = resp ~= nil, code = code })
   if not resp then
     if FATAL[code] then errors.raise(errors.PROVIDER, "%s", tostring(err)) end
     return nil, err, code

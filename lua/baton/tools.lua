@@ -123,6 +123,10 @@ function M.for_role(names)
   return list
 end
 
+-- Whether a call may yield to the loop (a command waits for its child):
+-- the agent runs a turn without one in a single SSOT transaction.
+function M.yields(name) return name == "run_command" end
+
 -- Runs one tool call; unknown tools and bad arguments become readable errors.
 function M.call(t, name, args, allowed)
   local d = M.defs[name]
