@@ -176,10 +176,10 @@ static void encode_object(lua_State *L, outbuf *b, int t, int depth, int array_m
         }
     }
     size_t n = b->nkeys - base;
-    key_entry *e = b->keys + base;
+    key_entry *e = n ? b->keys + base : NULL;
     for (size_t i = 0; i < n; i++)
         if (e[i].is_num) e[i].s = e[i].num; /* no realloc until the loop below */
-    qsort(e, n, sizeof *e, key_cmp);
+    if (n > 1) qsort(e, n, sizeof *e, key_cmp); /* e is NULL for an empty object */
     put(L, b, "{", 1);
     for (size_t i = 0; i < n; i++) {
         e = b->keys + base + i; /* a nested object may have moved the stack */
