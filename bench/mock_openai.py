@@ -9,16 +9,16 @@ Standard library only. It answers by rule:
   a worker's call after a tool result          -> a final "done" text
 Usage: mock_openai.py N LATENCY_MS  (prints the port on its first line)
 GET /stats returns {"requests": count}.
+An asyncio server, one coroutine per connection (keep-alive): a thread per
+connection and http.server's header parsing cost ~2 ms of CPU per request,
+as much as baton itself on a 2-core machine, and stretched the latency.
 """
+import asyncio
 import json
 import sys
-import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 16
 LATENCY = float(sys.argv[2]) / 1000.0 if len(sys.argv) > 2 else 0.05
-lock = threading.Lock()
 count = 0
 
 
@@ -46,46 +46,58 @@ def reply(req):
             "tool_calls": [tool_call(0, "write_file", {"path": name, "content": "data\n"})]}
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    # headers and body leave in two writes; with Nagle on, the body waits
-    # for the client's delayed ACK (40 ms) and the latency is no longer fixed
-    disable_nagle_algorithm = True
+def completion(msg):
+    return {"id": "cmpl", "object": "chat.completion", "model": "mock",
+            "choices": [{"index": 0, "message": msg,
+                         "finish_reason": "tool_calls" if msg.get("tool_calls") else "stop"}],
+            "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120}}
 
-    def log_message(self, *args):
+
+def response(status, obj):
+    body = json.dumps(obj).encode()
+    head = "HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n" % (
+        status, "OK" if status == 200 else "Bad Request", len(body))
+    return head.encode() + body
+
+
+async def serve(reader, writer):
+    """One keep-alive connection: requests in turn, each answered after LATENCY."""
+    global count
+    try:
+        while True:
+            head = await reader.readuntil(b"\r\n\r\n")
+            lines = head.decode("latin-1").split("\r\n")
+            method = lines[0].split(" ", 1)[0]
+            length = 0
+            for line in lines[1:]:
+                name, _, value = line.partition(":")
+                if name.strip().lower() == "content-length":
+                    length = int(value)
+            body = await reader.readexactly(length) if length else b""
+            if method == "GET":
+                out = response(200, {"requests": count})
+            else:
+                count += 1
+                if LATENCY > 0:
+                    await asyncio.sleep(LATENCY)
+                try:
+                    out = response(200, completion(reply(json.loads(body))))
+                except ValueError as e:
+                    out = response(400, {"error": {"message": "bad request: %s" % e}})
+            writer.write(out)  # one write: headers and body leave together
+            await writer.drain()
+    except (asyncio.IncompleteReadError, ConnectionError):
         pass
-
-    def send_json(self, obj, status=200):
-        body = json.dumps(obj).encode()
-        self.send_response(status)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_GET(self):
-        self.send_json({"requests": count})
-
-    def do_POST(self):
-        global count
-        body = self.rfile.read(int(self.headers.get("content-length", "0")))
-        with lock:
-            count += 1
-        if LATENCY > 0:
-            time.sleep(LATENCY)
-        msg = reply(json.loads(body))
-        self.send_json({"id": "cmpl", "object": "chat.completion", "model": "mock",
-                        "choices": [{"index": 0, "message": msg,
-                                     "finish_reason": "tool_calls" if msg.get("tool_calls") else "stop"}],
-                        "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120}})
+    finally:
+        writer.close()
 
 
-class Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 1024
+async def main():
+    srv = await asyncio.start_server(serve, "127.0.0.1", 0, backlog=1024)
+    print(srv.sockets[0].getsockname()[1], flush=True)
+    async with srv:
+        await srv.serve_forever()
 
 
 if __name__ == "__main__":
-    srv = Server(("127.0.0.1", 0), Handler)
-    print(srv.server_address[1], flush=True)
-    srv.serve_forever()
+    asyncio.run(main())

@@ -305,6 +305,8 @@ void bt_ssot_close(bt_ssot *db) {
     if (!db) return;
     for (int i = 0; i < db->ncache; i++)
         sqlite3_finalize(db->cache[i].st);
+    for (int i = 0; i < db->nrunupd; i++)
+        sqlite3_finalize(db->runupd[i].st);
     if (db->db) sqlite3_close_v2(db->db);
     free(db);
 }

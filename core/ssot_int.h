@@ -20,6 +20,11 @@ struct bt_ssot {
         const char *sql; /* keyed by the literal's address */
         sqlite3_stmt *st;
     } cache[SSOT_CACHE];
+    int nrunupd; /* update_run's statements, keyed by the set of fields */
+    struct {
+        unsigned mask;
+        sqlite3_stmt *st;
+    } runupd[8];
 };
 
 /* Records a failure of the given kind and returns kind. */

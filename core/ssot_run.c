@@ -141,40 +141,79 @@ static const char *const run_fields[] = {
     "status", "iteration", "retry_used", "retry_max", "spent", "controller_pid", "meta", "policy",
     "team",   "models",    "budgets",    "workspace", NULL};
 
+/* The index of v's field in run_fields, or -1 after recording the error. */
 static int check_run_field(bt_ssot *db, const bt_ssot_val *v) {
     for (int i = 0; run_fields[i]; i++) {
         if (strcmp(v->name, run_fields[i]) != 0) continue;
         if (i == 0 && (v->type != BT_V_TEXT || (strcmp(v->s, "RUNNING") && strcmp(v->s, "DONE") &&
-                                                strcmp(v->s, "FAILED") && strcmp(v->s, "STOPPED"))))
-            return ssot_err(db, BT_SSOT_MISUSE, "field",
-                            "invalid run status '%s' (RUNNING, DONE, FAILED or STOPPED)",
-                            v->type == BT_V_TEXT ? v->s : "?");
-        return BT_SSOT_OK;
+                                                strcmp(v->s, "FAILED") && strcmp(v->s, "STOPPED")))) {
+            ssot_err(db, BT_SSOT_MISUSE, "field", "invalid run status '%s' (RUNNING, DONE, FAILED or STOPPED)",
+                     v->type == BT_V_TEXT ? v->s : "?");
+            return -1;
+        }
+        return i;
     }
-    return ssot_err(db, BT_SSOT_MISUSE, "field", "unknown run field '%s'", v->name);
+    ssot_err(db, BT_SSOT_MISUSE, "field", "unknown run field '%s'", v->name);
+    return -1;
+}
+
+/* The UPDATE for a set of fields (a bit per run_fields entry), prepared once
+ * per connection: the engine updates the same few sets on every request
+ * (spent, iteration, meta), and preparing cost more than the update. *own
+ * is set when the statement is not cached and the caller must finalize it. */
+static sqlite3_stmt *run_update_stmt(bt_ssot *db, unsigned mask, int *own) {
+    *own = 0;
+    for (int i = 0; i < db->nrunupd; i++) {
+        if (db->runupd[i].mask != mask) continue;
+        sqlite3_reset(db->runupd[i].st);
+        sqlite3_clear_bindings(db->runupd[i].st);
+        return db->runupd[i].st;
+    }
+    char sql[1024] = "UPDATE runs SET updated_at = :now";
+    for (int i = 0; run_fields[i]; i++) {
+        if (!(mask & (1u << i))) continue;
+        size_t len = strlen(sql);
+        snprintf(sql + len, sizeof sql - len, ", %s = :%s", run_fields[i], run_fields[i]);
+    }
+    strcat(sql, " WHERE id = :id");
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v3(db->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+    if (rc != SQLITE_OK) {
+        ssot_sqlerr(db, rc);
+        return NULL;
+    }
+    int n = (int)(sizeof db->runupd / sizeof db->runupd[0]);
+    if (db->nrunupd < n) {
+        db->runupd[db->nrunupd].mask = mask;
+        db->runupd[db->nrunupd++].st = st;
+    } else {
+        *own = 1;
+    }
+    return st;
 }
 
 static int update_run(bt_ssot *db, const char *id, const bt_ssot_val *f, int n) {
-    char sql[1024] = "UPDATE runs SET updated_at = :now", names[512] = "[";
+    char names[512] = "[";
+    unsigned mask = 0;
     for (int k = 0; k < n; k++) {
-        int rc = check_run_field(db, &f[k]);
-        if (rc) return rc;
-        size_t len = strlen(sql), nl = strlen(names);
-        snprintf(sql + len, sizeof sql - len, ", %s = :%s", f[k].name, f[k].name);
+        int i = check_run_field(db, &f[k]);
+        if (i < 0) return BT_SSOT_MISUSE;
+        mask |= 1u << i;
+        size_t nl = strlen(names);
         snprintf(names + nl, sizeof names - nl, "%s\"%s\"", k ? "," : "", f[k].name);
     }
-    strcat(sql, " WHERE id = :id");
     strcat(names, "]");
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(db->db, sql, -1, &st, NULL);
-    if (rc != SQLITE_OK) return ssot_sqlerr(db, rc);
-    rc = bind_named(db, st, f, n, "run");
+    int own;
+    sqlite3_stmt *st = run_update_stmt(db, mask, &own);
+    if (!st) return BT_SSOT_FAIL;
+    int rc = bind_named(db, st, f, n, "run");
     if (rc == BT_SSOT_OK) {
         sqlite3_bind_text(st, sqlite3_bind_parameter_index(st, ":id"), id, -1, SQLITE_STATIC);
         sqlite3_bind_double(st, sqlite3_bind_parameter_index(st, ":now"), ssot_now());
         rc = ssot_done(db, st);
     }
-    sqlite3_finalize(st);
+    if (own) sqlite3_finalize(st);
+    else sqlite3_reset(st); /* releases the row and the bound text */
     char payload[600];
     snprintf(payload, sizeof payload, "{\"updated\":%s}", names);
     return rc ? rc : bt_ssot_event(db, id, "ssot", "run", payload, NULL);
