@@ -191,12 +191,12 @@ static void init_main(const spawn *s) {
 
 static void child_main(const spawn *s) {
     reset_signals();
-    if (s->cgfd >= 0 && write(s->cgfd, "0", 1) != 1) _exit(126);
+    int in_cgroup = s->cgfd >= 0 && write(s->cgfd, "0", 1) == 1;
     const bt_run_opts *o = s->o;
     limit(RLIMIT_AS, o->memory_mb * 1024 * 1024);
     limit(RLIMIT_CPU, o->cpu_seconds);
     limit(RLIMIT_FSIZE, o->file_mb * 1024 * 1024);
-    if (s->cgfd < 0) limit(RLIMIT_NPROC, o->max_procs); /* per user, so only as a fallback */
+    if (!in_cgroup) limit(RLIMIT_NPROC, o->max_procs); /* per user, so only as a fallback */
     limit(RLIMIT_CORE, 0);
     if (s->pidns) init_main(s);
     exec_command(s);

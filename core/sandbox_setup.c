@@ -17,6 +17,7 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <errno.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "sys.h"
@@ -29,21 +30,58 @@ double bt_mono(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* A pids cgroup we can create children in: cgroup v1's pids hierarchy or
- * the cgroup v2 root with the pids controller enabled for children. */
+/* This process's cgroup path in the hierarchy holding controller ("pids"
+ * for v1, "" for the v2 line "0::/path"). */
+static int own_cgroup(const char *controller, char *out, size_t cap) {
+    FILE *f = fopen("/proc/self/cgroup", "r");
+    char line[512];
+    int found = 0;
+    while (f && !found && fgets(line, sizeof line, f)) {
+        char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+        if (!c2) continue;
+        *c2 = '\0';
+        int match = *controller ? strstr(c1 + 1, controller) != NULL : c1[1] == '\0';
+        if (match) {
+            c2[strcspn(c2 + 1, "\n") + 1] = '\0';
+            found = snprintf(out, cap, "%s", strcmp(c2 + 1, "/") ? c2 + 1 : "") < (int)cap;
+        }
+    }
+    if (f) fclose(f);
+    return found;
+}
+
+/* Whether a child can move itself into dir (the real test of delegation). */
+static int can_join(const char *dir) {
+    char file[400];
+    snprintf(file, sizeof file, "%s/cgroup.procs", dir);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open(file, O_WRONLY);
+        _exit(fd >= 0 && write(fd, "0", 1) == 1 ? 0 : 1);
+    }
+    int st = 1;
+    if (pid > 0) waitpid(pid, &st, 0);
+    return pid > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+/* A pids cgroup we can create children in, beneath our own: cgroup v1's
+ * pids hierarchy, or cgroup v2 with the pids controller delegated. */
 static void probe_cgroup(bt_probe *p) {
-    static const char *const bases[] = {"/sys/fs/cgroup/pids", "/sys/fs/cgroup/unified",
-                                        "/sys/fs/cgroup", NULL};
-    for (int i = 0; bases[i]; i++) {
-        char dir[320], file[400];
-        snprintf(dir, sizeof dir, "%s/baton-probe-%d", bases[i], (int)getpid());
+    static const char *const mounts[][2] = {{"/sys/fs/cgroup/pids", "pids"},
+                                            {"/sys/fs/cgroup/unified", ""},
+                                            {"/sys/fs/cgroup", ""}};
+    for (size_t i = 0; i < sizeof mounts / sizeof *mounts; i++) {
+        char own[256], base[256], dir[320], file[400];
+        if (!own_cgroup(mounts[i][1], own, sizeof own)) continue;
+        snprintf(base, sizeof base, "%s%s", mounts[i][0], own);
+        snprintf(dir, sizeof dir, "%s/baton-probe-%d", base, (int)getpid());
         if (mkdir(dir, 0755) != 0) continue;
         snprintf(file, sizeof file, "%s/pids.max", dir);
-        int ok = access(file, W_OK) == 0;
+        int ok = access(file, W_OK) == 0 && can_join(dir);
         rmdir(dir);
         if (ok) {
             p->cgroup_pids = 1;
-            snprintf(p->cgroup_base, sizeof p->cgroup_base, "%s", bases[i]);
+            snprintf(p->cgroup_base, sizeof p->cgroup_base, "%s", base);
             return;
         }
     }
