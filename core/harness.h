@@ -59,7 +59,7 @@ int bt_policy_path(const bt_policy *p, const char *rel, int write, bt_herr *e);
 int bt_policy_argv(const bt_policy *p, const char *const argv[], char *exe, size_t cap, bt_herr *e);
 
 /* True when the comma-separated BATON_SANDBOX_DISABLE names mechanism
- * ("landlock", "netns", "pidns", "cgroup", "openat2"): a switch for tests of
+ * ("landlock", "netns", "pidns", "mntns", "cgroup", "openat2"): a switch for tests of
  * the fallbacks and for hosts where a mechanism misbehaves. doctor says so. */
 int bt_disabled(const char *mechanism);
 

@@ -61,7 +61,14 @@ static int ruleset_for(bt_harness *h, bt_run_opts *o, bt_herr *e) {
     if (h->ruleset >= 0) close(h->ruleset);
     h->ruleset = -1;
     char **roots = NULL;
-    o->nwrite_roots = bt_sandbox_write_roots(&h->ws, &h->pol, &roots);
+    h->nro = bt_sandbox_root_mode(&h->ws, &h->pol, h->ro) ? 2 : 0;
+    if (h->nro) {
+        roots = malloc(sizeof *roots);
+        if (roots && !(roots[0] = strdup(h->ws.root))) free(roots), roots = NULL;
+        o->nwrite_roots = roots ? 1 : 0;
+    } else {
+        o->nwrite_roots = bt_sandbox_write_roots(&h->ws, &h->pol, &roots);
+    }
     o->write_roots = roots;
     int rs = bt_sandbox_ruleset(o);
     bt_sandbox_roots_free(roots, o->nwrite_roots);
@@ -82,6 +89,9 @@ bt_proc *bt_harness_start(bt_harness *h, const char *exe, const char *const *arg
                      .cpu_seconds = h->pol.cpu_seconds, .max_procs = h->pol.max_procs,
                      .file_mb = h->pol.file_mb, .ruleset = -1};
     if (ruleset_for(h, &o, e) != 0) return NULL;
+    char *ro[2] = {h->ro[0], h->ro[1]};
+    o.ro_paths = ro;
+    o.nro = h->nro;
     char **env = bt_sandbox_env(h->pol.env_pass, h->pol.nenv_pass, h->tmpdir);
     if (!env) return bt_herr_set(e, "ENOMEM", "out of memory"), NULL;
     o.envp = env;

@@ -547,6 +547,8 @@ static int harness_probe(lua_State *L) {
     lua_setfield(L, -2, "netns");
     lua_pushboolean(L, p->pidns);
     lua_setfield(L, -2, "pidns");
+    lua_pushboolean(L, p->mntns);
+    lua_setfield(L, -2, "mntns");
     lua_pushboolean(L, p->cgroup_pids);
     lua_setfield(L, -2, "cgroup_pids");
     lua_pushstring(L, p->cgroup_base);
@@ -563,6 +565,9 @@ static int harness_probe(lua_State *L) {
                            " (Landlock blocks TCP only where ABI >= 4)"), lua_rawseti(L, -2, ++n);
     if (!p->pidns)
         lua_pushliteral(L, "pid namespace: a timeout kills the process group only"),
+            lua_rawseti(L, -2, ++n);
+    if (!p->mntns)
+        lua_pushliteral(L, "mount namespace: commands cannot create entries in the workspace root"),
             lua_rawseti(L, -2, ++n);
     if (!p->cgroup_pids)
         lua_pushliteral(L, "pids cgroup: process counts rely on RLIMIT_NPROC (does not bind root)"),

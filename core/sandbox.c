@@ -17,7 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/statvfs.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -116,6 +118,7 @@ int bt_sandbox_ruleset(const bt_run_opts *o) {
 typedef struct spawn {
     const bt_run_opts *o;
     int devnull, outw, errw, statusw, ruleset, cgfd, pidns;
+    int mntns; /* the child is in a mount namespace of its own */
 } spawn;
 
 static void say(const char *a, const char *b) {
@@ -189,8 +192,36 @@ static void init_main(const spawn *s) {
     }
 }
 
+/* Binds path onto itself read-only, keeping the flags a remount may not
+ * drop (nosuid, nodev, noexec). */
+static int bind_ro(const char *path) {
+    struct statvfs sv;
+    if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) != 0 || statvfs(path, &sv) != 0) return -1;
+    unsigned long keep = (sv.f_flag & ST_NOSUID ? MS_NOSUID : 0) |
+                         (sv.f_flag & ST_NODEV ? MS_NODEV : 0) | (sv.f_flag & ST_NOEXEC ? MS_NOEXEC : 0);
+    return mount(NULL, path, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | keep, NULL);
+}
+
+/* Root mode: the workspace root is writable, so .git and .baton become
+ * read-only mounts; a rename or rmdir of a mount point fails (EBUSY). Never
+ * exec when this fails or happened outside a private mount namespace. */
+static void protect(const spawn *s) {
+    const bt_run_opts *o = s->o;
+    if (!o->nro) return;
+    if (!s->mntns || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) {
+        say("baton: cannot protect .git and .baton: ", s->mntns ? strerror(errno) : "no mount namespace");
+        _exit(126);
+    }
+    for (int i = 0; i < o->nro; i++)
+        if (bind_ro(o->ro_paths[i]) != 0) {
+            say("baton: cannot protect .git and .baton: ", strerror(errno));
+            _exit(126);
+        }
+}
+
 static void child_main(const spawn *s) {
     reset_signals();
+    protect(s);
     int in_cgroup = s->cgfd >= 0 && write(s->cgfd, "0", 1) == 1;
     const bt_run_opts *o = s->o;
     limit(RLIMIT_AS, o->memory_mb * 1024 * 1024);
@@ -254,6 +285,7 @@ static pid_t start_child(spawn *s, int flags, int *pidfd) {
     if (pid == 0) child_main(s);
     if (pid < 0 && flags && errno != ENOSYS && errno != EAGAIN && errno != ENOMEM) {
         s->pidns = 0;
+        s->mntns = 0; /* root mode then refuses to run: see protect() */
         return start_child(s, 0, pidfd);
     }
     if (pid >= 0 || errno != ENOSYS) return pid;
@@ -261,6 +293,7 @@ static pid_t start_child(spawn *s, int flags, int *pidfd) {
     pid = fork();
     if (pid == 0) {
         if (flags & CLONE_NEWNET) unshare(CLONE_NEWNET);
+        s->mntns = (flags & CLONE_NEWNS) && unshare(CLONE_NEWNS) == 0;
         child_main(s);
     }
     if (pid > 0 && (*pidfd = (int)syscall(SYS_pidfd_open, pid, 0)) < 0) {
@@ -301,7 +334,9 @@ bt_proc *bt_proc_start(const bt_run_opts *o, bt_herr *e) {
     }
     s.cgfd = make_cgroup(p, o, pr);
     s.pidns = pr->pidns;
-    int flags = (pr->pidns ? CLONE_NEWPID : 0) | (!o->network && pr->netns ? CLONE_NEWNET : 0);
+    int flags = (pr->pidns ? CLONE_NEWPID : 0) | (!o->network && pr->netns ? CLONE_NEWNET : 0) |
+                (o->nro ? CLONE_NEWNS : 0);
+    s.mntns = o->nro > 0;
     p->start = bt_mono();
     p->pid = start_child(&s, flags, &p->pidfd);
     if (p->pid < 0) {

@@ -15,6 +15,7 @@
 typedef struct bt_probe {
     int landlock_abi; /* 0: none */
     int netns, pidns; /* unshare works */
+    int mntns;        /* a mount namespace can be made (to bind .git/.baton read-only) */
     int cgroup_pids;  /* a pids cgroup can be created under cgroup_base */
     int openat2;      /* file operations resolve with openat2 (else a per-component walk) */
     char cgroup_base[256];
@@ -35,6 +36,8 @@ typedef struct bt_run_opts {
     size_t output_cap;
     long memory_mb, cpu_seconds, max_procs, file_mb;
     int ruleset; /* from bt_sandbox_ruleset (the caller keeps and closes it), -1 without Landlock */
+    char *const *ro_paths; /* root mode: bound read-only in a private mount namespace */
+    int nro;
 } bt_run_opts;
 
 /* Builds the Landlock ruleset for o (write_roots, tmpdir, network): read and
@@ -87,6 +90,14 @@ void bt_sandbox_env_free(char **env);
 int bt_sandbox_write_roots(const bt_ws *w, const bt_policy *p, char ***roots);
 void bt_sandbox_roots_free(char **roots, int n);
 
+/* Root mode: when the policy's write globs start at the root ("**", "*.c"),
+ * no deny rule closes a whole top-level entry, .git exists (folder or file,
+ * not a link) and a mount namespace can be made, commands may write the
+ * whole workspace root (create top-level files) while .git and .baton are
+ * bound read-only in their own mount namespace. Fills ro with those two
+ * absolute paths (making .baton if missing) and returns 1; else 0. */
+int bt_sandbox_root_mode(const bt_ws *w, const bt_policy *p, char ro[2][4096]);
+
 double bt_mono(void);
 
 
@@ -98,6 +109,8 @@ typedef struct bt_harness {
     char tmpdir[64];            /* private HOME/TMPDIR, made on the first command */
     int ruleset;                /* cached Landlock ruleset, -1 when none */
     struct timespec ruleset_at; /* the root's ctime it was built for */
+    char ro[2][4096];           /* root mode: .git and .baton, bound read-only */
+    int nro;
 } bt_harness;
 
 void bt_harness_release(bt_harness *h);

@@ -95,6 +95,7 @@ const bt_probe *bt_sandbox_probe(void) {
     p.landlock_abi = bt_disabled("landlock") ? 0 : bt_sys_landlock_abi();
     p.netns = !bt_disabled("netns") && bt_sys_can_unshare(CLONE_NEWNET) == 1;
     p.pidns = !bt_disabled("pidns") && bt_sys_can_unshare(CLONE_NEWPID) == 1;
+    p.mntns = !bt_disabled("mntns") && bt_sys_can_unshare(CLONE_NEWNS) == 1;
     p.openat2 = !bt_disabled("openat2") &&
                 !(syscall(SYS_openat2, -1, "", NULL, 0) < 0 && errno == ENOSYS);
     if (!bt_disabled("cgroup")) probe_cgroup(&p);
@@ -191,4 +192,44 @@ int bt_sandbox_write_roots(const bt_ws *w, const bt_policy *p, char ***roots) {
 void bt_sandbox_roots_free(char **roots, int n) {
     for (int i = 0; i < n; i++) free(roots[i]);
     free(roots);
+}
+
+/* Top-level entries a command could write in per-entry mode (not links,
+ * not .git/.baton), counted so root mode can tell none is closed. */
+static int eligible_entries(const bt_ws *w) {
+    int fd = openat(w->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d) {
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    int n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        const char *nm = de->d_name;
+        struct stat st;
+        if (!strcmp(nm, ".") || !strcmp(nm, "..") || !strcmp(nm, ".git") || !strcmp(nm, ".baton"))
+            continue;
+        if (fstatat(dirfd(d), nm, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISLNK(st.st_mode)) n++;
+    }
+    closedir(d);
+    return n;
+}
+
+int bt_sandbox_root_mode(const bt_ws *w, const bt_policy *p, char ro[2][4096]) {
+    int starts = 0;
+    for (int i = 0; i < p->nwrite; i++) starts |= p->write[i][0] == '*';
+    struct stat st;
+    if (!starts || !bt_sandbox_probe()->mntns || fstatat(w->fd, ".git", &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+        S_ISLNK(st.st_mode))
+        return 0;
+    char **roots;
+    int n = bt_sandbox_write_roots(w, p, &roots);
+    bt_sandbox_roots_free(roots, n);
+    if (n != eligible_entries(w)) return 0;
+    if (mkdirat(w->fd, ".baton", 0755) != 0 && errno != EEXIST) return 0;
+    if (fstatat(w->fd, ".baton", &st, AT_SYMLINK_NOFOLLOW) != 0 || S_ISLNK(st.st_mode)) return 0;
+    snprintf(ro[0], 4096, "%s/.git", w->root);
+    snprintf(ro[1], 4096, "%s/.baton", w->root);
+    return 1;
 }

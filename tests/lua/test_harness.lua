@@ -178,7 +178,36 @@ T.test("2.2 a child printing $OPENAI_API_KEY sees nothing; passed variables arri
   T.match(r.out, "HOME=/tmp/baton%-run%-")
 end)
 
-T.test("2.3 Landlock: sh -c 'touch /tmp/escape' is blocked; .git and read-only roles too", function()
+T.test("2.3 root mode: write={'**'} may create top-level entries; .git and .baton stay read-only", function()
+  if probe.landlock_abi == 0 or not probe.mntns then
+    return skip("root mode needs Landlock and a mount namespace")
+  end
+  local ws = workspace()
+  T.write(ws .. "/.git/HEAD", "ref: refs/heads/main\n")
+  local h = new(ws, { shell = true, write = { "**" } })
+  local r = h:run{ "sh", "-c", "echo top > newtop && mkdir newdir && rm README && echo ok" }
+  T.eq(r.stdout, "ok\n", r.stderr)
+  T.eq(T.read(ws .. "/newtop"), "top\n")
+  local attacks = { "echo x >> .git/config", "echo x > .git/hooks", "mv .git .git2", "rm -rf .git",
+    "rmdir .baton", "touch .baton/evil.lua", "ln .git/config cfg", "mv .baton b2" }
+  for _, a in ipairs(attacks) do
+    r = h:run{ "sh", "-c", a }
+    T.ok(r.code ~= 0, a .. " must fail")
+  end
+  T.eq(T.read(ws .. "/.git/config"), "[core]\n")
+  T.eq(T.read(ws .. "/.git/HEAD"), "ref: refs/heads/main\n")
+  T.eq(io.open(ws .. "/.git/hooks"), nil)
+  T.eq(io.open(ws .. "/.baton/evil.lua"), nil)
+  T.eq(io.open(ws .. "/cfg"), nil)
+  local tests_only = new(ws, { shell = true, write = { "tests/**" } }) -- per-entry mode
+  r = tests_only:run{ "sh", "-c", "touch newfile" }
+  T.ok(r.code ~= 0, "a tests/ role cannot create top-level files")
+  r = tests_only:run{ "sh", "-c", "touch tests/t && touch src/x" }
+  T.ok(r.code ~= 0, "nor write src/")
+  T.ok(io.open(ws .. "/tests/t") ~= nil, "but may write tests/")
+end)
+
+T.test("2.4 Landlock: sh -c 'touch /tmp/escape' is blocked; .git and read-only roles too", function()
   if probe.landlock_abi == 0 then return skip("Landlock is not available on this kernel") end
   local ws = workspace()
   local target = "/tmp/baton-escape-" .. require("baton.sys").pid()
@@ -401,16 +430,17 @@ T.test("5.1 with every mechanism switched off the harness degrades, says so, sti
     h:close()
   ]])
   local r = T.baton({ "exec", ws .. "/../fallback.lua", ws },
-    { env = { BATON_SANDBOX_DISABLE = "landlock,netns,pidns,cgroup,openat2" } })
+    { env = { BATON_SANDBOX_DISABLE = "landlock,netns,pidns,mntns,cgroup,openat2" } })
   T.eq(r.code, 0, r.err)
   T.eq(r.out, table.concat({
     "0\tfalse\tfalse\tfalse\tfalse",
     "landlock: commands may write outside the workspace (policy checks only)",
     "network namespace: commands keep the network (Landlock blocks TCP only where ABI >= 4)",
     "pid namespace: a timeout kills the process group only",
+    "mount namespace: commands cannot create entries in the workspace root",
     "pids cgroup: process counts rely on RLIMIT_NPROC (does not bind root)",
     "openat2: file paths are walked per component; every link is refused",
-    "(BATON_SANDBOX_DISABLE=landlock,netns,pidns,cgroup,openat2 turned some of these off)",
+    "(BATON_SANDBOX_DISABLE=landlock,netns,pidns,mntns,cgroup,openat2 turned some of these off)",
     "alpha\n\tdenied: etc_link/passwd passes through a symbolic link\tdenied: ../x is outside the workspace\tdenied",
     "true\tdenied: .git/x is protected (.baton/ and .git/ are never writable by an agent)\tdenied",
     "true\t15", "" }, "\n"))
