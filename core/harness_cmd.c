@@ -22,6 +22,8 @@ void bt_harness_release(bt_harness *h) {
     bt_policy_free(&h->pol);
     if (h->ruleset >= 0) close(h->ruleset);
     h->ruleset = -1;
+    if (h->netns_fd >= 0) close(h->netns_fd);
+    h->netns_fd = -1;
     if (h->tmpdir[0]) nftw(h->tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     h->tmpdir[0] = '\0';
 }
@@ -87,7 +89,7 @@ bt_proc *bt_harness_start(bt_harness *h, const char *exe, const char *const *arg
                      .tmpdir = h->tmpdir, .network = h->pol.network, .timeout = timeout,
                      .output_cap = h->pol.output_cap, .memory_mb = h->pol.memory_mb,
                      .cpu_seconds = h->pol.cpu_seconds, .max_procs = h->pol.max_procs,
-                     .file_mb = h->pol.file_mb, .ruleset = -1};
+                     .file_mb = h->pol.file_mb, .ruleset = -1, .netns_fd = h->netns_fd};
     if (ruleset_for(h, &o, e) != 0) return NULL;
     char *ro[2] = {h->ro[0], h->ro[1]};
     o.ro_paths = ro;
@@ -97,5 +99,6 @@ bt_proc *bt_harness_start(bt_harness *h, const char *exe, const char *const *arg
     o.envp = env;
     bt_proc *p = bt_proc_start(&o, e);
     bt_sandbox_env_free(env);
+    if (p && h->netns_fd < 0) h->netns_fd = bt_proc_netns(p);
     return p;
 }

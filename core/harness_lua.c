@@ -519,6 +519,7 @@ static int harness_new(lua_State *L) {
     memset(h, 0, sizeof *h);
     h->core.ws.fd = -1;
     h->core.ruleset = -1;
+    h->core.netns_fd = -1;
     h->audit_ref = LUA_NOREF;
     luaL_setmetatable(L, HARNESS);
     h->open = 1; /* from here __gc releases whatever was acquired */

@@ -57,6 +57,7 @@ struct bt_proc {
     stream out, err;
     double start, deadline, kill_at, exited_at;
     int timed_out, term_sent;
+    int new_net; /* the child got a network namespace of its own */
     char cgroup[320];
 };
 
@@ -118,7 +119,8 @@ int bt_sandbox_ruleset(const bt_run_opts *o) {
 typedef struct spawn {
     const bt_run_opts *o;
     int devnull, outw, errw, statusw, ruleset, cgfd, pidns;
-    int mntns; /* the child is in a mount namespace of its own */
+    int mntns;    /* the child is in a mount namespace of its own */
+    int join_net; /* setns into o->netns_fd */
 } spawn;
 
 static void say(const char *a, const char *b) {
@@ -219,8 +221,18 @@ static void protect(const spawn *s) {
         }
 }
 
+/* Network off and no namespace made by clone: join the shared one, or make
+ * one; never run on the host's network. */
+static void isolate_net(const spawn *s) {
+    if (!s->join_net) return;
+    if (setns(s->o->netns_fd, CLONE_NEWNET) == 0 || unshare(CLONE_NEWNET) == 0) return;
+    say("baton: cannot cut the command off the network: ", strerror(errno));
+    _exit(126);
+}
+
 static void child_main(const spawn *s) {
     reset_signals();
+    isolate_net(s);
     protect(s);
     int in_cgroup = s->cgfd >= 0 && write(s->cgfd, "0", 1) == 1;
     const bt_run_opts *o = s->o;
@@ -292,7 +304,10 @@ static pid_t start_child(spawn *s, int flags, int *pidfd) {
     s->pidns = 0;
     pid = fork();
     if (pid == 0) {
-        if (flags & CLONE_NEWNET) unshare(CLONE_NEWNET);
+        if ((flags & CLONE_NEWNET) && unshare(CLONE_NEWNET) != 0) {
+            say("baton: cannot cut the command off the network: ", strerror(errno));
+            _exit(126);
+        }
         s->mntns = (flags & CLONE_NEWNS) && unshare(CLONE_NEWNS) == 0;
         child_main(s);
     }
@@ -334,8 +349,10 @@ bt_proc *bt_proc_start(const bt_run_opts *o, bt_herr *e) {
     }
     s.cgfd = make_cgroup(p, o, pr);
     s.pidns = pr->pidns;
-    int flags = (pr->pidns ? CLONE_NEWPID : 0) | (!o->network && pr->netns ? CLONE_NEWNET : 0) |
-                (o->nro ? CLONE_NEWNS : 0);
+    s.join_net = !o->network && pr->netns && o->netns_fd >= 0;
+    int flags = (pr->pidns ? CLONE_NEWPID : 0) | (o->nro ? CLONE_NEWNS : 0) |
+                (!o->network && pr->netns && !s.join_net ? CLONE_NEWNET : 0);
+    p->new_net = (flags & CLONE_NEWNET) != 0;
     s.mntns = o->nro > 0;
     p->start = bt_mono();
     p->pid = start_child(&s, flags, &p->pidfd);
@@ -361,6 +378,13 @@ fail:
     drop_cgroup(p);
     free(p);
     return NULL;
+}
+
+int bt_proc_netns(const bt_proc *p) {
+    if (!p->new_net || p->reaped) return -1;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/ns/net", (int)p->pid);
+    return open(path, O_RDONLY | O_CLOEXEC);
 }
 
 int bt_proc_fds(const bt_proc *p, int fds[3]) {

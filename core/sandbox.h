@@ -38,6 +38,7 @@ typedef struct bt_run_opts {
     int ruleset; /* from bt_sandbox_ruleset (the caller keeps and closes it), -1 without Landlock */
     char *const *ro_paths; /* root mode: bound read-only in a private mount namespace */
     int nro;
+    int netns_fd; /* network off: join this empty namespace (from bt_proc_netns), -1: make one */
 } bt_run_opts;
 
 /* Builds the Landlock ruleset for o (write_roots, tmpdir, network): read and
@@ -72,6 +73,10 @@ void bt_proc_on_fd(bt_proc *p, int fd);
 double bt_proc_deadline(const bt_proc *p); /* monotonic seconds; < 0 when none */
 void bt_proc_on_time(bt_proc *p);
 int bt_proc_done(const bt_proc *p);
+/* An fd of the fresh network namespace p's child was started in, to share
+ * with the next commands (making one costs about a millisecond); -1 when
+ * there is none or the child is gone. The caller owns the fd. */
+int bt_proc_netns(const bt_proc *p);
 void bt_proc_finish(bt_proc *p, bt_run_result *r);
 /* Kills everything the child started, reaps it and frees p (cancellation). */
 void bt_proc_abort(bt_proc *p);
@@ -101,8 +106,10 @@ int bt_sandbox_root_mode(const bt_ws *w, const bt_policy *p, char ro[2][4096]);
 double bt_mono(void);
 
 
-/* One agent's runner state (core/harness_cmd.c). Zero it, set ws.fd and
- * ruleset to -1, then fill ws and pol; bt_harness_release frees all. */
+/* One agent's runner state (core/harness_cmd.c). Zero it, set ws.fd,
+ * ruleset and netns_fd to -1, then fill ws and pol; bt_harness_release
+ * frees all. Its commands share one empty network namespace: they may reach
+ * each other's abstract sockets, nothing else (loopback stays down). */
 typedef struct bt_harness {
     bt_ws ws;
     bt_policy pol;
@@ -111,6 +118,7 @@ typedef struct bt_harness {
     struct timespec ruleset_at; /* the root's ctime it was built for */
     char ro[2][4096];           /* root mode: .git and .baton, bound read-only */
     int nro;
+    int netns_fd;               /* the empty network namespace its commands share, or -1 */
 } bt_harness;
 
 void bt_harness_release(bt_harness *h);
