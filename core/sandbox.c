@@ -204,16 +204,20 @@ static int bind_ro(const char *path) {
     return mount(NULL, path, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | keep, NULL);
 }
 
-/* Root mode: the workspace root is writable, so .git and .baton become
- * read-only mounts; a rename or rmdir of a mount point fails (EBUSY). Never
- * exec when this fails or happened outside a private mount namespace. */
-static void protect(const spawn *s) {
+/* In its own mount namespace (made private first, so nothing propagates
+ * back to the host): a /proc of its own PID namespace, so the command sees
+ * no other process; in root mode, .git and .baton bound read-only (the
+ * workspace root is writable then; a rename or rmdir of a mount point
+ * fails with EBUSY). Never exec in root mode when this fails or happened
+ * outside a private mount namespace. */
+static void remount(const spawn *s) {
     const bt_run_opts *o = s->o;
-    if (!o->nro) return;
     if (!s->mntns || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) {
+        if (!o->nro) return;
         say("baton: cannot protect .git and .baton: ", s->mntns ? strerror(errno) : "no mount namespace");
         _exit(126);
     }
+    if (s->pidns) mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
     for (int i = 0; i < o->nro; i++)
         if (bind_ro(o->ro_paths[i]) != 0) {
             say("baton: cannot protect .git and .baton: ", strerror(errno));
@@ -233,7 +237,7 @@ static void isolate_net(const spawn *s) {
 static void child_main(const spawn *s) {
     reset_signals();
     isolate_net(s);
-    protect(s);
+    remount(s);
     int in_cgroup = s->cgfd >= 0 && write(s->cgfd, "0", 1) == 1;
     const bt_run_opts *o = s->o;
     limit(RLIMIT_AS, o->memory_mb * 1024 * 1024);
@@ -297,7 +301,7 @@ static pid_t start_child(spawn *s, int flags, int *pidfd) {
     if (pid == 0) child_main(s);
     if (pid < 0 && flags && errno != ENOSYS && errno != EAGAIN && errno != ENOMEM) {
         s->pidns = 0;
-        s->mntns = 0; /* root mode then refuses to run: see protect() */
+        s->mntns = 0; /* root mode then refuses to run: see remount() */
         return start_child(s, 0, pidfd);
     }
     if (pid >= 0 || errno != ENOSYS) return pid;
@@ -350,10 +354,11 @@ bt_proc *bt_proc_start(const bt_run_opts *o, bt_herr *e) {
     s.cgfd = make_cgroup(p, o, pr);
     s.pidns = pr->pidns;
     s.join_net = !o->network && pr->netns && o->netns_fd >= 0;
-    int flags = (pr->pidns ? CLONE_NEWPID : 0) | (o->nro ? CLONE_NEWNS : 0) |
+    int want_mnt = o->nro || (pr->pidns && pr->mntns); /* root mode; a /proc of its own */
+    int flags = (pr->pidns ? CLONE_NEWPID : 0) | (want_mnt ? CLONE_NEWNS : 0) |
                 (!o->network && pr->netns && !s.join_net ? CLONE_NEWNET : 0);
     p->new_net = (flags & CLONE_NEWNET) != 0;
-    s.mntns = o->nro > 0;
+    s.mntns = want_mnt;
     p->start = bt_mono();
     p->pid = start_child(&s, flags, &p->pidfd);
     if (p->pid < 0) {

@@ -178,6 +178,24 @@ T.test("2.2 a child printing $OPENAI_API_KEY sees nothing; passed variables arri
   T.match(r.out, "HOME=/tmp/baton%-run%-")
 end)
 
+T.test("2.2b the child holds fds 0-2 only, no capabilities, no_new_privs; the parent's environ is out of reach", function()
+  local ws = workspace()
+  local keep = assert(io.open(ws .. "/README")) -- an fd the child must not inherit
+  T.defer(function() keep:close() end)
+  local h = new(ws, { shell = true })
+  local pid = require("baton.sys").pid()
+  local r = h:run{ "sh", "-c", "ls /proc/self/fd | tr '\\n' ' '; grep -E '^(CapEff|CapBnd|NoNewPrivs)' " ..
+    "/proc/self/status | tr -s '\\t\\n' '  '; cat /proc/" .. pid .. "/environ 2>/dev/null | tr '\\0' '\\n' | " ..
+    "grep -c KEY" }
+  T.match(r.stdout, "^0 1 2 3 ") -- 3 is ls's own directory
+  T.match(r.stdout, "CapEff: 0000000000000000 CapBnd: 0000000000000000 NoNewPrivs: 1 ")
+  T.match(r.stdout, "0\n$")
+  if probe.pidns and probe.mntns then
+    r = h:run{ "sh", "-c", "ls /proc | grep -c '^[0-9]'" }
+    T.ok(tonumber(r.stdout) < 10, "only the namespace's processes are visible: " .. r.stdout)
+  end
+end)
+
 T.test("2.3 root mode: write={'**'} may create top-level entries; .git and .baton stay read-only", function()
   if probe.landlock_abi == 0 or not probe.mntns then
     return skip("root mode needs Landlock and a mount namespace")
