@@ -200,6 +200,32 @@ static void unescape(char *s) {
     *o = '\0';
 }
 
+/* One line: "<type> <mode octal> <size> <mtime> <ctime> <ino> <hash> <path>"
+ * (sscanf was a tenth of an incremental snapshot). */
+static int parse_line(char *line, bt_snap_ent *e) {
+    char *p = line, *end;
+    e->type = *p++;
+    if (*p++ != ' ') return -1;
+    e->mode = (unsigned)strtoul(p, &end, 8);
+    long long *nums[] = {&e->size, &e->mtime, &e->ctime};
+    for (int i = 0; i < 3; i++) {
+        if (end == p || *end != ' ') return -1;
+        p = end + 1;
+        *nums[i] = strtoll(p, &end, 10);
+    }
+    if (end == p || *end != ' ') return -1;
+    p = end + 1;
+    e->ino = strtoull(p, &end, 10);
+    if (end == p || *end != ' ') return -1;
+    p = end + 1;
+    size_t n = strcspn(p, " ");
+    if (n == 0 || n > 64 || p[n] != ' ') return -1;
+    memcpy(e->hash, p, n);
+    e->hash[n] = '\0';
+    e->path = p + n + 1;
+    return *e->path ? 0 : -1;
+}
+
 /* Parses text in place (paths point into it). Returns 0 or -1. */
 int bt_manifest_parse(char *text, bt_manifest *m) {
     memset(m, 0, sizeof *m);
@@ -210,11 +236,7 @@ int bt_manifest_parse(char *text, bt_manifest *m) {
         if (!nl) return -1;
         *nl = '\0';
         bt_snap_ent *e = add_ent(m);
-        int pos = 0;
-        if (!e || sscanf(line, "%c %o %lld %lld %lld %llu %64s %n", &e->type, &e->mode, &e->size,
-                         &e->mtime, &e->ctime, &e->ino, e->hash, &pos) != 7 || !pos)
-            return -1;
-        e->path = line + pos;
+        if (!e || parse_line(line, e) != 0) return -1;
         unescape(e->path);
     }
     bt_manifest_index(m);
