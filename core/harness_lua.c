@@ -32,6 +32,11 @@ static harness *check_h(lua_State *L) {
     return h;
 }
 
+/* Fields of the table on top. */
+static void seti(lua_State *L, const char *k, lua_Integer v) { lua_pushinteger(L, v), lua_setfield(L, -2, k); }
+static void setb(lua_State *L, const char *k, int v) { lua_pushboolean(L, v), lua_setfield(L, -2, k); }
+static void sets(lua_State *L, const char *k, const char *v) { lua_pushstring(L, v), lua_setfield(L, -2, k); }
+
 /* ---- policy table -> bt_policy ---- */
 
 static char **str_list(lua_State *L, int t, const char *key, int *n, const char *const *def) {
@@ -135,16 +140,11 @@ static void audit(lua_State *L, harness *h, const char *action, const char *targ
     if (h->audit_ref == LUA_NOREF) return;
     lua_rawgeti(L, LUA_REGISTRYINDEX, h->audit_ref);
     lua_createtable(L, 0, 5);
-    lua_pushstring(L, h->agent);
-    lua_setfield(L, -2, "agent");
-    lua_pushstring(L, action);
-    lua_setfield(L, -2, "action");
-    lua_pushstring(L, target);
-    lua_setfield(L, -2, "target");
-    lua_pushstring(L, allow ? "allow" : "deny");
-    lua_setfield(L, -2, "decision");
-    lua_pushstring(L, summary);
-    lua_setfield(L, -2, "summary");
+    sets(L, "agent", h->agent);
+    sets(L, "action", action);
+    sets(L, "target", target);
+    sets(L, "decision", allow ? "allow" : "deny");
+    sets(L, "summary", summary);
     lua_call(L, 1, 0);
 }
 
@@ -236,12 +236,9 @@ static int h_stat(lua_State *L) {
     if (bt_ws_stat(&h->core.ws, rel, &st, &e) != 0) return deny(L, h, "stat", rel, &e);
     audit(L, h, "stat", rel, 1, type_name(st.st_mode));
     lua_createtable(L, 0, 4);
-    lua_pushstring(L, type_name(st.st_mode));
-    lua_setfield(L, -2, "type");
-    lua_pushinteger(L, (lua_Integer)st.st_size);
-    lua_setfield(L, -2, "size");
-    lua_pushinteger(L, (lua_Integer)(st.st_mode & 07777));
-    lua_setfield(L, -2, "mode");
+    sets(L, "type", type_name(st.st_mode));
+    seti(L, "size", (lua_Integer)st.st_size);
+    seti(L, "mode", (lua_Integer)(st.st_mode & 07777));
     lua_pushnumber(L, (lua_Number)st.st_mtim.tv_sec + (lua_Number)st.st_mtim.tv_nsec / 1e9);
     lua_setfield(L, -2, "mtime");
     return 1;
@@ -318,20 +315,13 @@ static void push_stream(lua_State *L, const char *buf, size_t n, int trunc, size
 
 static void push_result(lua_State *L, const bt_run_result *r, size_t cap) {
     lua_createtable(L, 0, 7);
-    if (r->signal) lua_pushnil(L);
-    else lua_pushinteger(L, r->code);
-    lua_setfield(L, -2, "code");
-    if (r->signal) lua_pushinteger(L, r->signal);
-    else lua_pushnil(L);
-    lua_setfield(L, -2, "signal");
-    lua_pushboolean(L, r->timed_out);
-    lua_setfield(L, -2, "timed_out");
+    seti(L, r->signal ? "signal" : "code", r->signal ? r->signal : r->code); /* the other stays nil */
+    setb(L, "timed_out", r->timed_out);
     push_stream(L, r->out, r->nout, r->out_truncated, cap);
     lua_setfield(L, -2, "stdout");
     push_stream(L, r->err, r->nerr, r->err_truncated, cap);
     lua_setfield(L, -2, "stderr");
-    lua_pushboolean(L, r->out_truncated || r->err_truncated);
-    lua_setfield(L, -2, "truncated");
+    setb(L, "truncated", r->out_truncated || r->err_truncated);
     lua_pushnumber(L, r->duration);
     lua_setfield(L, -2, "duration");
 }
@@ -538,47 +528,26 @@ static int harness_new(lua_State *L) {
     return 1;
 }
 
-/* harness.probe() -> {landlock_abi=, netns=, pidns=, cgroup_pids=, missing={...}} */
+/* harness.probe() -> {landlock_abi=, netns=, pidns=, mntns=, cgroup_pids=, cgroup_base=,
+ * openat2=, missing={"<mechanism>: <consequence>", ...}} */
 static int harness_probe(lua_State *L) {
     const bt_probe *p = bt_sandbox_probe();
-    lua_createtable(L, 0, 6);
-    lua_pushinteger(L, p->landlock_abi);
-    lua_setfield(L, -2, "landlock_abi");
-    lua_pushboolean(L, p->netns);
-    lua_setfield(L, -2, "netns");
-    lua_pushboolean(L, p->pidns);
-    lua_setfield(L, -2, "pidns");
-    lua_pushboolean(L, p->mntns);
-    lua_setfield(L, -2, "mntns");
-    lua_pushboolean(L, p->cgroup_pids);
-    lua_setfield(L, -2, "cgroup_pids");
+    lua_createtable(L, 0, 8);
+    seti(L, "landlock_abi", p->landlock_abi);
+    setb(L, "netns", p->netns);
+    setb(L, "pidns", p->pidns);
+    setb(L, "mntns", p->mntns);
+    setb(L, "cgroup_pids", p->cgroup_pids);
+    setb(L, "openat2", p->openat2);
     lua_pushstring(L, p->cgroup_base);
     lua_setfield(L, -2, "cgroup_base");
-    lua_pushboolean(L, p->openat2);
-    lua_setfield(L, -2, "openat2");
-    lua_newtable(L);
-    int n = 0;
-    if (!p->landlock_abi)
-        lua_pushliteral(L, "landlock: commands may write outside the workspace (policy checks only)"),
-            lua_rawseti(L, -2, ++n);
-    if (!p->netns)
-        lua_pushliteral(L, "network namespace: commands keep the network"
-                           " (Landlock blocks TCP only where ABI >= 4)"), lua_rawseti(L, -2, ++n);
-    if (!p->pidns)
-        lua_pushliteral(L, "pid namespace: a timeout kills the process group only"),
-            lua_rawseti(L, -2, ++n);
-    if (!p->mntns)
-        lua_pushliteral(L, "mount namespace: commands cannot create entries in the workspace root"),
-            lua_rawseti(L, -2, ++n);
-    if (!p->cgroup_pids)
-        lua_pushliteral(L, "pids cgroup: process counts rely on RLIMIT_NPROC (does not bind root)"),
-            lua_rawseti(L, -2, ++n);
-    if (!p->openat2)
-        lua_pushliteral(L, "openat2: file paths are walked per component; every link is refused"),
-            lua_rawseti(L, -2, ++n);
+    const char *missing[8];
+    int n = bt_sandbox_missing(p, missing);
+    lua_createtable(L, n, 0);
+    for (int i = 0; i < n; i++) lua_pushstring(L, missing[i]), lua_rawseti(L, -2, i + 1);
     if (getenv("BATON_SANDBOX_DISABLE"))
         lua_pushfstring(L, "(BATON_SANDBOX_DISABLE=%s turned some of these off)",
-                        getenv("BATON_SANDBOX_DISABLE")), lua_rawseti(L, -2, ++n);
+                        getenv("BATON_SANDBOX_DISABLE")), lua_rawseti(L, -2, n + 1);
     lua_setfield(L, -2, "missing");
     return 1;
 }
@@ -607,16 +576,11 @@ static void snap_opts(lua_State *L, int i, bt_snap_opts *o) {
 
 static void push_stats(lua_State *L, const bt_snap_stats *st) {
     lua_createtable(L, 0, 5);
-    lua_pushinteger(L, st->entries);
-    lua_setfield(L, -2, "entries");
-    lua_pushinteger(L, st->hashed);
-    lua_setfield(L, -2, "hashed");
-    lua_pushinteger(L, st->stored);
-    lua_setfield(L, -2, "stored");
-    lua_pushinteger(L, st->restored);
-    lua_setfield(L, -2, "restored");
-    lua_pushinteger(L, st->removed);
-    lua_setfield(L, -2, "removed");
+    seti(L, "entries", st->entries);
+    seti(L, "hashed", st->hashed);
+    seti(L, "stored", st->stored);
+    seti(L, "restored", st->restored);
+    seti(L, "removed", st->removed);
 }
 
 /* harness.snapshot(workspace [, {store=, ignore=}]) -> ref, stats */

@@ -23,6 +23,9 @@ typedef struct bt_probe {
 
 /* Probes once per process; later calls return the cached facts. */
 const bt_probe *bt_sandbox_probe(void);
+/* One sentence per missing mechanism ("<mechanism>: <consequence>") for
+ * doctor and the run header; returns how many (at most 8). */
+int bt_sandbox_missing(const bt_probe *p, const char *out[8]);
 
 typedef struct bt_run_opts {
     const char *exe;          /* absolute path */

@@ -233,3 +233,15 @@ int bt_sandbox_root_mode(const bt_ws *w, const bt_policy *p, char ro[2][4096]) {
     snprintf(ro[1], 4096, "%s/.baton", w->root);
     return 1;
 }
+
+int bt_sandbox_missing(const bt_probe *p, const char *out[8]) {
+    int n = 0;
+    if (!p->landlock_abi) out[n++] = "landlock: commands may write outside the workspace (policy checks only)";
+    if (!p->netns)
+        out[n++] = "network namespace: commands keep the network (Landlock blocks TCP only where ABI >= 4)";
+    if (!p->pidns) out[n++] = "pid namespace: a timeout kills the process group only";
+    if (!p->mntns) out[n++] = "mount namespace: commands cannot create entries in the workspace root";
+    if (!p->cgroup_pids) out[n++] = "pids cgroup: process counts rely on RLIMIT_NPROC (does not bind root)";
+    if (!p->openat2) out[n++] = "openat2: file paths are walked per component; every link is refused";
+    return n;
+}
