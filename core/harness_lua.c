@@ -90,6 +90,13 @@ static const char *const POLICY_KEYS[] = {
     "read", "write", "deny", "commands", "shell", "network", "timeout", "output_cap",
     "memory_mb", "cpu_seconds", "max_procs", "file_mb", "env_pass", "max_read", "max_write", NULL};
 
+/* A size or limit: an integer >= 0 (for the rlimits, 0 means none). */
+static lua_Integer count(lua_State *L, int t, const char *key, lua_Integer def) {
+    lua_Integer v = bt_opt_int_field(L, t, key, def);
+    if (v < 0 || v > ((lua_Integer)1 << 48)) luaL_error(L, "policy field '%s' must be between 0 and 2^48", key);
+    return v;
+}
+
 /* The policy table is at t; p starts from the defaults and is owned by the
  * harness userdata already, so a raise mid-way leaks nothing (__gc frees). */
 static void read_policy(lua_State *L, int t, bt_policy *p) {
@@ -109,13 +116,13 @@ static void read_policy(lua_State *L, int t, bt_policy *p) {
     p->shell = bt_opt_bool_field(L, t, "shell", 0);
     p->network = bt_opt_bool_field(L, t, "network", 0);
     p->timeout = bt_opt_num_field(L, t, "timeout", p->timeout);
-    p->output_cap = (size_t)bt_opt_int_field(L, t, "output_cap", (lua_Integer)p->output_cap);
-    p->max_read = (size_t)bt_opt_int_field(L, t, "max_read", (lua_Integer)p->max_read);
-    p->max_write = (size_t)bt_opt_int_field(L, t, "max_write", (lua_Integer)p->max_write);
-    p->memory_mb = (long)bt_opt_int_field(L, t, "memory_mb", p->memory_mb);
-    p->cpu_seconds = (long)bt_opt_int_field(L, t, "cpu_seconds", p->cpu_seconds);
-    p->max_procs = (long)bt_opt_int_field(L, t, "max_procs", p->max_procs);
-    p->file_mb = (long)bt_opt_int_field(L, t, "file_mb", p->file_mb);
+    p->output_cap = (size_t)count(L, t, "output_cap", (lua_Integer)p->output_cap);
+    p->max_read = (size_t)count(L, t, "max_read", (lua_Integer)p->max_read);
+    p->max_write = (size_t)count(L, t, "max_write", (lua_Integer)p->max_write);
+    p->memory_mb = (long)count(L, t, "memory_mb", p->memory_mb);
+    p->cpu_seconds = (long)count(L, t, "cpu_seconds", p->cpu_seconds);
+    p->max_procs = (long)count(L, t, "max_procs", p->max_procs);
+    p->file_mb = (long)count(L, t, "file_mb", p->file_mb);
     if (p->timeout <= 0) luaL_error(L, "policy field 'timeout' must be positive");
     int ty = lua_getfield(L, t, "commands");
     if (ty != LUA_TNIL && ty != LUA_TTABLE) luaL_error(L, "policy field 'commands' must be a list");

@@ -34,6 +34,12 @@ T.test("1.1 new checks its options", function()
     "unknown policy field 'writ'")
   T.raises(function() harness.new{ workspace = "/tmp", policy = { read = "**" } } end,
     "policy field 'read' must be a list of strings")
+  T.raises(function() harness.new{ workspace = "/tmp", policy = { output_cap = -1 } } end,
+    "policy field 'output_cap' must be between 0 and 2^48")
+  T.raises(function() harness.new{ workspace = "/tmp", policy = { timeout = 0 } } end,
+    "policy field 'timeout' must be positive")
+  T.raises(function() harness.new{ workspace = "/tmp", policy = { commands = { 5 } } } end,
+    "policy field 'commands' must hold names or {name, args=, escapes=}")
   T.raises(function() harness.new{ workspace = "/tmp", on_audit = 1 } end,
     "option 'on_audit' must be a function")
   local h, err, code = harness.new{ workspace = "/nonexistent/ws" }
