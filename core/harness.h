@@ -41,8 +41,10 @@ typedef struct bt_policy {
 void bt_policy_defaults(bt_policy *p);
 void bt_policy_free(bt_policy *p);
 
-/* Glob over '/'-separated paths: '*' and '?' stay within a segment, a
- * double star spans segments ("src/" + double star also matches "src"). */
+/* Glob over '/'-separated paths: '*' and '?' stay within a segment; a
+ * segment that is exactly a double star spans zero or more segments (so
+ * "src/" + double star also matches "src"); elsewhere a double star acts as
+ * '*'. Linear-ish at worst; paths deeper than 256 segments never match. */
 int bt_glob_match(const char *pat, const char *path);
 
 /* Normalizes a workspace-relative path lexically into out ("." for the

@@ -61,31 +61,70 @@ void bt_policy_free(bt_policy *p) {
     memset(p, 0, sizeof *p);
 }
 
-int bt_glob_match(const char *p, const char *s) {
-    for (;;) {
-        if (p[0] == '*' && p[1] == '*') {
-            while (*p == '*') p++;
-            if (*p == '\0') return 1;
-            if (*p != '/') return bt_glob_match(p, s); /* "a**b": like "*" */
-            p++;                                       /* "**" + "/": zero or more segments */
-            if (bt_glob_match(p, s)) return 1;
-            for (const char *q = s; *q; q++)
-                if (*q == '/' && bt_glob_match(p, q + 1)) return 1;
+/* One segment: '*' any run of characters, '?' one character. The classic
+ * greedy match with one backtrack point: O(len(p) * len(s)) at worst, so
+ * a hostile pattern cannot make it exponential. */
+static int seg_match(const char *p, size_t pn, const char *s, size_t sn) {
+    size_t pi = 0, si = 0, star = (size_t)-1, mark = 0;
+    while (si < sn) {
+        if (pi < pn && p[pi] != '*' && (p[pi] == '?' || p[pi] == s[si])) {
+            pi++, si++;
+        } else if (pi < pn && p[pi] == '*') {
+            star = pi++;
+            mark = si;
+        } else if (star != (size_t)-1) {
+            pi = star + 1;
+            si = ++mark;
+        } else {
             return 0;
         }
-        if (*p == '*') {
-            for (const char *q = s;; q++) {
-                if (bt_glob_match(p + 1, q)) return 1;
-                if (*q == '\0' || *q == '/') return 0;
-            }
-        }
-        if (*p == '\0') return *s == '\0';
-        if (p[0] == '/' && p[1] == '*' && p[2] == '*' && p[3] == '\0' && *s == '\0')
-            return 1; /* "src/" + double star matches "src" */
-        if (*s == '\0') return 0;
-        if (*p == '?' ? *s == '/' : *p != *s) return 0;
-        p++, s++;
     }
+    while (pi < pn && p[pi] == '*') pi++;
+    return pi == pn;
+}
+
+typedef struct seg {
+    const char *s;
+    size_t n;
+} seg;
+
+#define MAX_SEGS 256
+
+static int split(const char *s, seg *out) {
+    int n = 0;
+    for (;;) {
+        size_t len = strcspn(s, "/");
+        if (n == MAX_SEGS) return -1;
+        out[n++] = (seg){s, len};
+        if (s[len] == '\0') return n;
+        s += len + 1;
+    }
+}
+
+static int is_globstar(seg g) { return g.n == 2 && g.s[0] == '*' && g.s[1] == '*'; }
+
+/* The same greedy algorithm one level up: a "**" segment is the star over
+ * segments and a segment matches a segment by seg_match. */
+int bt_glob_match(const char *pat, const char *path) {
+    seg ps[MAX_SEGS], ss[MAX_SEGS];
+    int pn = split(pat, ps), sn = split(path, ss);
+    if (pn < 0 || sn < 0) return 0;
+    int pi = 0, si = 0, star = -1, mark = 0;
+    while (si < sn) {
+        if (pi < pn && !is_globstar(ps[pi]) && seg_match(ps[pi].s, ps[pi].n, ss[si].s, ss[si].n)) {
+            pi++, si++;
+        } else if (pi < pn && is_globstar(ps[pi])) {
+            star = pi++;
+            mark = si;
+        } else if (star >= 0) {
+            pi = star + 1;
+            si = ++mark;
+        } else {
+            return 0;
+        }
+    }
+    while (pi < pn && is_globstar(ps[pi])) pi++;
+    return pi == pn;
 }
 
 int bt_path_normalize(const char *in, char *out, size_t cap, bt_herr *e) {

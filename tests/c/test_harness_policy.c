@@ -2,6 +2,7 @@
  * matching, lexical normalization, path rules (deny wins, .git/.baton never
  * writable) and the program check with its known escape hatches. */
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 
 #include "check.h"
@@ -19,6 +20,29 @@ static void test_glob(void) {
     CHECK(!bt_glob_match("tests/?", "tests/ab"));
     CHECK(bt_glob_match("a/**/z", "a/z"));
     CHECK(bt_glob_match("a/**/z", "a/b/c/z"));
+    CHECK(bt_glob_match("a**b", "axxb"));
+    CHECK(!bt_glob_match("a**b", "ax/xb"));
+    CHECK(bt_glob_match("**", "."));
+    CHECK(bt_glob_match("*.md", ".hidden.md"));
+    CHECK(!bt_glob_match("src/*", "src"));
+    CHECK(bt_glob_match("**/b/**/d", "a/b/c/d"));
+    CHECK(!bt_glob_match("**/b/**/d", "a/b/c/e"));
+}
+
+/* Hostile patterns stay fast: each of these would take ages when matched
+ * by naive backtracking. */
+static void test_glob_hostile(void) {
+    char path[8192] = "", seg[600];
+    for (int i = 0; i < 200; i++) strcat(path, "a/");
+    strcat(path, "b");
+    memset(seg, 'a', 250);
+    seg[250] = '\0';
+    clock_t t0 = clock();
+    for (int i = 0; i < 100; i++) {
+        CHECK(!bt_glob_match("**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/x", path));
+        CHECK(!bt_glob_match("*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b", seg));
+    }
+    CHECK((double)(clock() - t0) / CLOCKS_PER_SEC < 5.0);
 }
 
 static void test_normalize(void) {
@@ -117,6 +141,7 @@ static void test_argv(void) {
 
 int main(void) {
     test_glob();
+    test_glob_hostile();
     test_normalize();
     test_paths();
     test_argv();
