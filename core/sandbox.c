@@ -236,6 +236,7 @@ static void isolate_net(const spawn *s) {
 
 static void child_main(const spawn *s) {
     reset_signals();
+    prctl(PR_SET_PDEATHSIG, SIGKILL); /* baton killed: its commands (and namespaces) go too */
     isolate_net(s);
     remount(s);
     int in_cgroup = s->cgfd >= 0 && write(s->cgfd, "0", 1) == 1;

@@ -374,6 +374,18 @@ T.test("3.6 cancelling a task kills its command", function()
   T.eq(running{ "sleep", "1000.75" }, 0)
 end)
 
+T.test("3.7 when baton is killed its commands die with it", function()
+  local ws = workspace()
+  T.write(ws .. "/../orphan.lua", [[
+    local h = require("baton.harness").new{ workspace = ..., policy = { commands = { "sleep" } } }
+    h:run{ "sleep", "1000.875" }
+  ]])
+  local r = T.run{ "sh", "-c", T.q(T.bin) .. " exec " .. T.q(ws .. "/../orphan.lua") .. " " .. T.q(ws) ..
+    " & b=$!; sleep 1; kill -9 $b; wait $b; sleep 0.5" }
+  T.eq(r.code, 0)
+  T.eq(running{ "sleep", "1000.875" }, 0, "no orphaned command")
+end)
+
 -- A listing of the tree with modes, link targets and content hashes.
 local function tree(ws)
   local r = T.run({ "sh", "-c", "find . -path ./.baton -prune -o -path ./.git -prune -o " ..
