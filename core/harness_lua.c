@@ -33,9 +33,15 @@ static harness *check_h(lua_State *L) {
 }
 
 /* Fields of the table on top. */
-static void seti(lua_State *L, const char *k, lua_Integer v) { lua_pushinteger(L, v), lua_setfield(L, -2, k); }
-static void setb(lua_State *L, const char *k, int v) { lua_pushboolean(L, v), lua_setfield(L, -2, k); }
-static void sets(lua_State *L, const char *k, const char *v) { lua_pushstring(L, v), lua_setfield(L, -2, k); }
+static void seti(lua_State *L, const char *k, lua_Integer v) {
+    lua_pushinteger(L, v), lua_setfield(L, -2, k);
+}
+static void setb(lua_State *L, const char *k, int v) {
+    lua_pushboolean(L, v), lua_setfield(L, -2, k);
+}
+static void sets(lua_State *L, const char *k, const char *v) {
+    lua_pushstring(L, v), lua_setfield(L, -2, k);
+}
 
 /* ---- policy table -> bt_policy ---- */
 
@@ -48,7 +54,8 @@ static char **str_list(lua_State *L, int t, const char *key, int *n, const char 
         for (; def[*n]; (*n)++) {
         }
         char **v = calloc((size_t)*n + 1, sizeof *v);
-        for (int i = 0; v && i < *n; i++) v[i] = strdup(def[i]);
+        for (int i = 0; v && i < *n; i++)
+            v[i] = strdup(def[i]);
         return v;
     }
     if (ty != LUA_TTABLE) luaL_error(L, "policy field '%s' must be a list of strings", key);
@@ -56,7 +63,8 @@ static char **str_list(lua_State *L, int t, const char *key, int *n, const char 
     char **v = calloc((size_t)len + 1, sizeof *v);
     for (int i = 1; v && i <= len; i++) {
         if (lua_rawgeti(L, -1, i) != LUA_TSTRING) {
-            for (int j = 0; j < *n; j++) free(v[j]);
+            for (int j = 0; j < *n; j++)
+                free(v[j]);
             free(v);
             luaL_error(L, "policy field '%s' must be a list of strings", key);
         }
@@ -86,14 +94,16 @@ static void cmd_rule(lua_State *L, int t, bt_cmd_rule *r) {
     }
 }
 
-static const char *const POLICY_KEYS[] = {
-    "read", "write", "deny", "commands", "shell", "network", "timeout", "output_cap",
-    "memory_mb", "cpu_seconds", "max_procs", "file_mb", "env_pass", "max_read", "max_write", NULL};
+static const char *const POLICY_KEYS[] = {"read",      "write",       "deny",      "commands",
+                                          "shell",     "network",     "timeout",   "output_cap",
+                                          "memory_mb", "cpu_seconds", "max_procs", "file_mb",
+                                          "env_pass",  "max_read",    "max_write", NULL};
 
 /* A size or limit: an integer >= 0 (for the rlimits, 0 means none). */
 static lua_Integer count(lua_State *L, int t, const char *key, lua_Integer def) {
     lua_Integer v = bt_opt_int_field(L, t, key, def);
-    if (v < 0 || v > ((lua_Integer)1 << 48)) luaL_error(L, "policy field '%s' must be between 0 and 2^48", key);
+    if (v < 0 || v > ((lua_Integer)1 << 48))
+        luaL_error(L, "policy field '%s' must be between 0 and 2^48", key);
     return v;
 }
 
@@ -165,8 +175,10 @@ static int deny(lua_State *L, harness *h, const char *action, const char *target
 static int guard(lua_State *L, harness *h, const char *action, int write, char *rel, size_t cap) {
     const char *path = luaL_checkstring(L, 2);
     bt_herr e;
-    if (strlen(path) != lua_rawlen(L, 2)) return bt_fail(L, "EINVAL", "invalid path: it holds a NUL byte");
-    if (bt_path_normalize(path, rel, cap, &e) != 0 || bt_policy_path(&h->core.pol, rel, write, &e) != 0)
+    if (strlen(path) != lua_rawlen(L, 2))
+        return bt_fail(L, "EINVAL", "invalid path: it holds a NUL byte");
+    if (bt_path_normalize(path, rel, cap, &e) != 0 ||
+        bt_policy_path(&h->core.pol, rel, write, &e) != 0)
         return deny(L, h, action, path, &e);
     return 0;
 }
@@ -206,7 +218,8 @@ static int h_write(lua_State *L) {
                     len, rel, h->core.pol.max_write);
         return deny(L, h, "write", rel, &e);
     }
-    if (bt_ws_write(&h->core.ws, rel, lua_tostring(L, 3), len, &e) != 0) return deny(L, h, "write", rel, &e);
+    if (bt_ws_write(&h->core.ws, rel, lua_tostring(L, 3), len, &e) != 0)
+        return deny(L, h, "write", rel, &e);
     char sum[64];
     snprintf(sum, sizeof sum, "%zu bytes", len);
     audit(L, h, "write", rel, 1, sum);
@@ -215,8 +228,8 @@ static int h_write(lua_State *L) {
 }
 
 /* mkdir and delete: guard, do, audit, true. */
-static int change(lua_State *L, const char *action, int (*op)(const bt_ws *, const char *, bt_herr *),
-                  const char *summary) {
+static int change(lua_State *L, const char *action,
+                  int (*op)(const bt_ws *, const char *, bt_herr *), const char *summary) {
     harness *h = check_h(L);
     char rel[4096];
     if (guard(L, h, action, 1, rel, sizeof rel)) return 3;
@@ -227,8 +240,12 @@ static int change(lua_State *L, const char *action, int (*op)(const bt_ws *, con
     return 1;
 }
 
-static int h_mkdir(lua_State *L) { return change(L, "mkdir", bt_ws_mkdir, "created"); }
-static int h_delete(lua_State *L) { return change(L, "delete", bt_ws_delete, "deleted"); }
+static int h_mkdir(lua_State *L) {
+    return change(L, "mkdir", bt_ws_mkdir, "created");
+}
+static int h_delete(lua_State *L) {
+    return change(L, "delete", bt_ws_delete, "deleted");
+}
 
 static const char *type_name(mode_t m) {
     return S_ISREG(m) ? "file" : S_ISDIR(m) ? "dir" : S_ISLNK(m) ? "link" : "other";
@@ -281,7 +298,8 @@ static int h_list(lua_State *L) {
     }
     lua_newtable(L);
     lister k = {L, &h->core.pol, glob, 0};
-    if (bt_ws_walk(&h->core.ws, LIST_MAX, list_one, &k, &e) < 0) return deny(L, h, "list", glob, &e);
+    if (bt_ws_walk(&h->core.ws, LIST_MAX, list_one, &k, &e) < 0)
+        return deny(L, h, "list", glob, &e);
     char sum[64];
     snprintf(sum, sizeof sum, "%d entries", k.n);
     audit(L, h, "list", glob, 1, sum);
@@ -298,7 +316,8 @@ static const char **check_argv(lua_State *L, int *argc) {
     luaL_argcheck(L, n >= 1, 2, "argv must hold at least the program name");
     const char **argv = lua_newuserdatauv(L, sizeof *argv * ((size_t)n + 1), 0);
     for (int i = 1; i <= n; i++) {
-        if (lua_rawgeti(L, 2, i) != LUA_TSTRING) luaL_argerror(L, 2, "argv must be a list of strings");
+        if (lua_rawgeti(L, 2, i) != LUA_TSTRING)
+            luaL_argerror(L, 2, "argv must be a list of strings");
         argv[i - 1] = lua_tostring(L, -1);
         if (strlen(argv[i - 1]) != lua_rawlen(L, -1)) luaL_argerror(L, 2, "argv holds a NUL byte");
         lua_pop(L, 1); /* still referenced by the argv table */
@@ -322,7 +341,8 @@ static void push_stream(lua_State *L, const char *buf, size_t n, int trunc, size
 
 static void push_result(lua_State *L, const bt_run_result *r, size_t cap) {
     lua_createtable(L, 0, 7);
-    seti(L, r->signal ? "signal" : "code", r->signal ? r->signal : r->code); /* the other stays nil */
+    seti(L, r->signal ? "signal" : "code",
+         r->signal ? r->signal : r->code); /* the other stays nil */
     setb(L, "timed_out", r->timed_out);
     push_stream(L, r->out, r->nout, r->out_truncated, cap);
     lua_setfield(L, -2, "stdout");
@@ -353,7 +373,8 @@ typedef struct runctx {
 static void unwatch(runctx *c, int keep[3], int nkeep) {
     for (int i = 0; i < 3; i++) {
         int fd = c->watched[i], still = 0;
-        for (int k = 0; k < nkeep; k++) still |= keep[k] == fd;
+        for (int k = 0; k < nkeep; k++)
+            still |= keep[k] == fd;
         if (fd >= 0 && !still) bt_loop_io(c->loop, fd, 0, NULL, NULL), c->watched[i] = -1;
     }
 }
@@ -452,7 +473,8 @@ static int h_run(lua_State *L) {
         luaL_checktype(L, 3, LUA_TTABLE);
         timeout = bt_opt_num_field(L, 3, "timeout", timeout);
         luaL_argcheck(L, timeout > 0, 3, "timeout must be positive");
-        if (timeout > h->core.pol.timeout) timeout = h->core.pol.timeout; /* the policy's is a ceiling */
+        if (timeout > h->core.pol.timeout)
+            timeout = h->core.pol.timeout; /* the policy's is a ceiling */
     }
     runctx *c = lua_newuserdatauv(L, sizeof *c, 0);
     memset(c, 0, sizeof *c);
@@ -466,7 +488,8 @@ static int h_run(lua_State *L) {
     if (bt_policy_argv(&h->core.pol, argv, exe, sizeof exe, &e) != 0)
         return deny(L, h, "run", c->target, &e);
     c->loop = bt_loop_of(L);
-    if (!(c->p = bt_harness_start(&h->core, exe, argv, timeout, &e))) return deny(L, h, "run", c->target, &e);
+    if (!(c->p = bt_harness_start(&h->core, exe, argv, timeout, &e)))
+        return deny(L, h, "run", c->target, &e);
     int fds[3], n = bt_proc_fds(c->p, fds);
     for (int i = 0; i < n; i++) {
         if (bt_loop_io(c->loop, fds[i], POLLIN, run_io, c) != 0) luaL_error(L, "out of memory");
@@ -495,8 +518,10 @@ static int h_close(lua_State *L) {
 
 static int h_tostring(lua_State *L) {
     harness *h = luaL_checkudata(L, 1, HARNESS);
-    if (h->open) lua_pushfstring(L, "harness (%s, %s)", h->agent, h->core.ws.root);
-    else lua_pushliteral(L, "harness (closed)");
+    if (h->open)
+        lua_pushfstring(L, "harness (%s, %s)", h->agent, h->core.ws.root);
+    else
+        lua_pushliteral(L, "harness (closed)");
     return 1;
 }
 
@@ -507,7 +532,8 @@ static int harness_new(lua_State *L) {
     if (!ws) luaL_error(L, "option 'workspace' is required");
     const char *agent = bt_opt_str_field(L, 1, "agent", "agent");
     int ty = lua_getfield(L, 1, "on_audit");
-    if (ty != LUA_TNIL && ty != LUA_TFUNCTION) luaL_error(L, "option 'on_audit' must be a function");
+    if (ty != LUA_TNIL && ty != LUA_TFUNCTION)
+        luaL_error(L, "option 'on_audit' must be a function");
     ty = lua_getfield(L, 1, "policy");
     if (ty != LUA_TNIL && ty != LUA_TTABLE) luaL_error(L, "option 'policy' must be a table");
     if (ty == LUA_TNIL) lua_newtable(L), lua_replace(L, -2);
@@ -551,10 +577,12 @@ static int harness_probe(lua_State *L) {
     const char *missing[8];
     int n = bt_sandbox_missing(p, missing);
     lua_createtable(L, n, 0);
-    for (int i = 0; i < n; i++) lua_pushstring(L, missing[i]), lua_rawseti(L, -2, i + 1);
+    for (int i = 0; i < n; i++)
+        lua_pushstring(L, missing[i]), lua_rawseti(L, -2, i + 1);
     if (getenv("BATON_SANDBOX_DISABLE"))
         lua_pushfstring(L, "(BATON_SANDBOX_DISABLE=%s turned some of these off)",
-                        getenv("BATON_SANDBOX_DISABLE")), lua_rawseti(L, -2, n + 1);
+                        getenv("BATON_SANDBOX_DISABLE")),
+            lua_rawseti(L, -2, n + 1);
     lua_setfield(L, -2, "missing");
     return 1;
 }
@@ -574,7 +602,8 @@ static void snap_opts(lua_State *L, int i, bt_snap_opts *o) {
     int n = (int)luaL_len(L, -1);
     o->ignore = lua_newuserdatauv(L, sizeof(char *) * ((size_t)n + 1), 0);
     for (int k = 1; k <= n; k++) {
-        if (lua_rawgeti(L, -2, k) != LUA_TSTRING) luaL_error(L, "option 'ignore' must be a list of strings");
+        if (lua_rawgeti(L, -2, k) != LUA_TSTRING)
+            luaL_error(L, "option 'ignore' must be a list of strings");
         o->ignore[k - 1] = (char *)lua_tostring(L, -1);
         lua_pop(L, 1);
     }

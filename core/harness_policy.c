@@ -44,7 +44,8 @@ void bt_policy_defaults(bt_policy *p) {
 }
 
 static void free_list(char **v, int n) {
-    for (int i = 0; i < n; i++) free(v[i]);
+    for (int i = 0; i < n; i++)
+        free(v[i]);
     free(v);
 }
 
@@ -79,7 +80,8 @@ static int seg_match(const char *p, size_t pn, const char *s, size_t sn) {
             return 0;
         }
     }
-    while (pi < pn && p[pi] == '*') pi++;
+    while (pi < pn && p[pi] == '*')
+        pi++;
     return pi == pn;
 }
 
@@ -101,7 +103,9 @@ static int split(const char *s, seg *out) {
     }
 }
 
-static int is_globstar(seg g) { return g.n == 2 && g.s[0] == '*' && g.s[1] == '*'; }
+static int is_globstar(seg g) {
+    return g.n == 2 && g.s[0] == '*' && g.s[1] == '*';
+}
 
 /* The same greedy algorithm one level up: a "**" segment is the star over
  * segments and a segment matches a segment by seg_match. */
@@ -123,7 +127,8 @@ int bt_glob_match(const char *pat, const char *path) {
             return 0;
         }
     }
-    while (pi < pn && is_globstar(ps[pi])) pi++;
+    while (pi < pn && is_globstar(ps[pi]))
+        pi++;
     return pi == pn;
 }
 
@@ -138,7 +143,8 @@ int bt_path_normalize(const char *in, char *out, size_t cap, bt_herr *e) {
         if (len == 0 || (len == 1 && s[0] == '.')) {
         } else if (len == 2 && s[0] == '.' && s[1] == '.') {
             if (n == 0) return bt_herr_set(e, "denied", "denied: %s is outside the workspace", in);
-            while (n > 0 && out[n - 1] != '/') n--;
+            while (n > 0 && out[n - 1] != '/')
+                n--;
             if (n > 0) n--;
         } else {
             if (n + len + 2 > cap) return bt_herr_set(e, "EINVAL", "invalid path: too long");
@@ -170,12 +176,15 @@ static int protected_path(const char *rel) {
 
 int bt_policy_path(const bt_policy *p, const char *rel, int write, bt_herr *e) {
     if (write && protected_path(rel))
-        return bt_herr_set(e, "denied", "denied: %s is protected (.baton/ and .git/ are never "
-                           "writable by an agent)", rel);
+        return bt_herr_set(e, "denied",
+                           "denied: %s is protected (.baton/ and .git/ are never "
+                           "writable by an agent)",
+                           rel);
     if (write && strcmp(rel, ".") == 0)
         return bt_herr_set(e, "denied", "denied: the workspace root itself cannot be changed");
     if (any_match(p->deny, p->ndeny, rel))
-        return bt_herr_set(e, "denied", "denied: %s matches a deny rule of this agent's policy", rel);
+        return bt_herr_set(e, "denied", "denied: %s matches a deny rule of this agent's policy",
+                           rel);
     if (write ? any_match(p->write, p->nwrite, rel) : any_match(p->read, p->nread, rel)) return 0;
     return bt_herr_set(e, "denied", "denied: %s is not %s under this agent's policy", rel,
                        write ? "writable" : "readable");
@@ -189,13 +198,14 @@ static int in_set(const char *name, const char *const *set) {
     return 0;
 }
 
-static const char *const SHELLS[] = {"sh", "bash", "dash", "zsh", "ksh", "mksh", "fish",
-                                     "csh", "tcsh", "busybox", NULL};
+static const char *const SHELLS[] = {"sh",   "bash", "dash", "zsh",     "ksh", "mksh",
+                                     "fish", "csh",  "tcsh", "busybox", NULL};
 /* Programs whose job is to run another program. */
 static const char *const WRAPPERS[] = {
-    "env", "xargs", "nice", "nohup", "timeout", "sudo", "su", "doas", "chroot", "setsid",
-    "unshare", "nsenter", "strace", "ltrace", "stdbuf", "time", "watch", "flock", "ionice",
-    "taskset", "chrt", "capsh", "runuser", "setpriv", "script", "parallel", "gdb", NULL};
+    "env",    "xargs",   "nice",    "nohup",   "timeout",  "sudo",    "su",
+    "doas",   "chroot",  "setsid",  "unshare", "nsenter",  "strace",  "ltrace",
+    "stdbuf", "time",    "watch",   "flock",   "ionice",   "taskset", "chrt",
+    "capsh",  "runuser", "setpriv", "script",  "parallel", "gdb",     NULL};
 
 /* Per program: argument prefixes that run arbitrary code or leave the
  * workspace, and short-option letters that do so inside clusters. */
@@ -206,15 +216,22 @@ typedef struct escape_rule {
 } escape_rule;
 
 static const escape_rule ESCAPES[] = {
-    {"git", {"-c", "--config-env", "--exec-path", "-C", "--git-dir", "--work-tree",
-             "--upload-pack", "--receive-pack", "--ext-diff", "--namespace", NULL}, NULL},
+    {"git",
+     {"-c", "--config-env", "--exec-path", "-C", "--git-dir", "--work-tree", "--upload-pack",
+      "--receive-pack", "--ext-diff", "--namespace", NULL},
+     NULL},
     {"find", {"-exec", "-execdir", "-ok", "-okdir", "-fprint", "-fls", NULL}, NULL},
-    {"python", {NULL}, "c"}, {"python3", {NULL}, "c"},
-    {"perl", {NULL}, "eE"}, {"ruby", {NULL}, "e"},
+    {"python", {NULL}, "c"},
+    {"python3", {NULL}, "c"},
+    {"perl", {NULL}, "eE"},
+    {"ruby", {NULL}, "e"},
     {"node", {"--eval", "--print", "--require", NULL}, "epr"},
     {"nodejs", {"--eval", "--print", "--require", NULL}, "epr"},
-    {"lua", {NULL}, "e"}, {"lua5.4", {NULL}, "e"}, {"luajit", {NULL}, "e"},
-    {"php", {NULL}, "r"}, {"tclsh", {NULL}, NULL},
+    {"lua", {NULL}, "e"},
+    {"lua5.4", {NULL}, "e"},
+    {"luajit", {NULL}, "e"},
+    {"php", {NULL}, "r"},
+    {"tclsh", {NULL}, NULL},
     {"make", {"--eval", "SHELL=", NULL}, NULL},
     {NULL, {NULL}, NULL}};
 
@@ -261,32 +278,45 @@ static int args_match(const bt_cmd_rule *r, const char *const argv[]) {
     return 0;
 }
 
-int bt_policy_argv(const bt_policy *p, const char *const argv[], char *exe, size_t cap, bt_herr *e) {
+int bt_policy_argv(const bt_policy *p, const char *const argv[], char *exe, size_t cap,
+                   bt_herr *e) {
     const char *name = argv[0];
     if (*name == '\0' || strchr(name, '/'))
-        return bt_herr_set(e, "denied", "denied: program '%s' must be a bare name found on "
-                           "the PATH (%s)", name, BT_SAFE_PATH);
+        return bt_herr_set(e, "denied",
+                           "denied: program '%s' must be a bare name found on "
+                           "the PATH (%s)",
+                           name, BT_SAFE_PATH);
     const bt_cmd_rule *rule = NULL;
     for (int i = 0; i < p->ncmds && !rule; i++)
         if (strcmp(p->cmds[i].name, name) == 0) rule = &p->cmds[i];
     if (in_set(name, SHELLS)) {
         if (!p->shell)
-            return bt_herr_set(e, "denied", "denied: %s is a shell and this agent's policy "
-                               "does not allow a shell", name);
+            return bt_herr_set(e, "denied",
+                               "denied: %s is a shell and this agent's policy "
+                               "does not allow a shell",
+                               name);
     } else {
         if (!rule)
-            return bt_herr_set(e, "denied", "denied: program %s is not allowed by this "
-                               "agent's policy", name);
+            return bt_herr_set(e, "denied",
+                               "denied: program %s is not allowed by this "
+                               "agent's policy",
+                               name);
         const char *bad = find_escape(argv);
         if (!rule->escapes && in_set(name, WRAPPERS))
-            return bt_herr_set(e, "denied", "denied: %s runs other programs (an escape "
-                               "hatch) and the policy does not allow it", name);
+            return bt_herr_set(e, "denied",
+                               "denied: %s runs other programs (an escape "
+                               "hatch) and the policy does not allow it",
+                               name);
         if (!rule->escapes && bad)
-            return bt_herr_set(e, "denied", "denied: %s %s is an escape hatch the policy "
-                               "does not allow", name, bad);
+            return bt_herr_set(e, "denied",
+                               "denied: %s %s is an escape hatch the policy "
+                               "does not allow",
+                               name, bad);
         if (!args_match(rule, argv))
-            return bt_herr_set(e, "denied", "denied: these arguments to %s are not allowed "
-                               "by this agent's policy", name);
+            return bt_herr_set(e, "denied",
+                               "denied: these arguments to %s are not allowed "
+                               "by this agent's policy",
+                               name);
     }
     if (resolve_exe(name, exe, cap) != 0)
         return bt_herr_set(e, "ENOENT", "ENOENT: program %s not found on %s", name, BT_SAFE_PATH);

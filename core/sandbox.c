@@ -19,8 +19,8 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
-#include <sys/statvfs.h>
 #include <sys/resource.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -104,9 +104,11 @@ int bt_sandbox_ruleset(const bt_run_opts *o) {
     }
     int rs = (int)syscall(SYS_landlock_create_ruleset, &a, size, 0);
     if (rs < 0) return -2;
-    int bad = ll_add(rs, "/", rd) != 0 || ll_add(rs, o->tmpdir, wr) != 0 ||
-              ll_add(rs, "/dev/null", LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_TRUNCATE) != 0;
-    for (int i = 0; i < o->nwrite_roots && !bad; i++) bad = ll_add(rs, o->write_roots[i], wr) != 0;
+    int bad =
+        ll_add(rs, "/", rd) != 0 || ll_add(rs, o->tmpdir, wr) != 0 ||
+        ll_add(rs, "/dev/null", LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_TRUNCATE) != 0;
+    for (int i = 0; i < o->nwrite_roots && !bad; i++)
+        bad = ll_add(rs, o->write_roots[i], wr) != 0;
     if (bad) {
         close(rs);
         return -2;
@@ -139,7 +141,8 @@ static void reset_signals(void) {
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
-    for (int sig = 1; sig < 32; sig++) signal(sig, SIG_DFL);
+    for (int sig = 1; sig < 32; sig++)
+        signal(sig, SIG_DFL);
 }
 
 static void exec_command(const spawn *s) {
@@ -200,7 +203,8 @@ static int bind_ro(const char *path) {
     struct statvfs sv;
     if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) != 0 || statvfs(path, &sv) != 0) return -1;
     unsigned long keep = (sv.f_flag & ST_NOSUID ? MS_NOSUID : 0) |
-                         (sv.f_flag & ST_NODEV ? MS_NODEV : 0) | (sv.f_flag & ST_NOEXEC ? MS_NOEXEC : 0);
+                         (sv.f_flag & ST_NODEV ? MS_NODEV : 0) |
+                         (sv.f_flag & ST_NOEXEC ? MS_NOEXEC : 0);
     return mount(NULL, path, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | keep, NULL);
 }
 
@@ -214,7 +218,8 @@ static void remount(const spawn *s) {
     const bt_run_opts *o = s->o;
     if (!s->mntns || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) {
         if (!o->nro) return;
-        say("baton: cannot protect .git and .baton: ", s->mntns ? strerror(errno) : "no mount namespace");
+        say("baton: cannot protect .git and .baton: ",
+            s->mntns ? strerror(errno) : "no mount namespace");
         _exit(126);
     }
     if (s->pidns) mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
@@ -283,7 +288,8 @@ static void drop_cgroup(bt_proc *p) {
     for (int round = 0; round < 200 && rmdir(p->cgroup) != 0; round++) {
         FILE *f = fopen(file, "r");
         int pid;
-        while (f && fscanf(f, "%d", &pid) == 1) kill(pid, SIGKILL);
+        while (f && fscanf(f, "%d", &pid) == 1)
+            kill(pid, SIGKILL);
         if (f) fclose(f);
         usleep(5000);
     }
@@ -334,7 +340,12 @@ bt_proc *bt_proc_start(const bt_run_opts *o, bt_herr *e) {
     bt_probe *pr = (bt_probe *)bt_sandbox_probe();
     bt_proc *p = calloc(1, sizeof *p);
     if (!p) return bt_herr_set(e, "ENOMEM", "out of memory"), NULL;
-    spawn s = {.o = o, .devnull = -1, .outw = -1, .errw = -1, .statusw = -1, .ruleset = o->ruleset,
+    spawn s = {.o = o,
+               .devnull = -1,
+               .outw = -1,
+               .errw = -1,
+               .statusw = -1,
+               .ruleset = o->ruleset,
                .cgfd = -1};
     int po[2] = {-1, -1}, pe[2] = {-1, -1}, ps[2] = {-1, -1};
     p->out.fd = p->err.fd = p->statusfd = p->pidfd = -1;
@@ -347,7 +358,7 @@ bt_proc *bt_proc_start(const bt_run_opts *o, bt_herr *e) {
     p->err = (stream){.fd = pe[0], .limit = o->output_cap};
     p->statusfd = ps[0];
     s.outw = po[1], s.errw = pe[1], s.statusw = ps[1];
-    po[1] = pe[1] = ps[1] = -1; /* now owned by s */
+    po[1] = pe[1] = ps[1] = -1;                   /* now owned by s */
     if (pr->landlock_abi > 0 && o->ruleset < 0) { /* never run unconfined silently */
         bt_herr_set(e, "sandbox", "sandbox: no Landlock ruleset (%s)", strerror(errno));
         goto fail;
@@ -418,7 +429,8 @@ static void drain(stream *st) {
         keep = keep < (size_t)n ? keep : (size_t)n;
         if (keep && st->len + keep > st->cap) {
             size_t cap = st->cap ? st->cap : 4096;
-            while (cap < st->len + keep) cap *= 2;
+            while (cap < st->len + keep)
+                cap *= 2;
             char *b = realloc(st->buf, cap);
             if (!b) return;
             st->buf = b, st->cap = cap;
@@ -455,9 +467,12 @@ static void reap(bt_proc *p) {
 }
 
 void bt_proc_on_fd(bt_proc *p, int fd) {
-    if (fd == p->out.fd && !p->out.eof) drain(&p->out);
-    else if (fd == p->err.fd && !p->err.eof) drain(&p->err);
-    else if (fd == p->pidfd && !p->reaped) reap(p);
+    if (fd == p->out.fd && !p->out.eof)
+        drain(&p->out);
+    else if (fd == p->err.fd && !p->err.eof)
+        drain(&p->err);
+    else if (fd == p->pidfd && !p->reaped)
+        reap(p);
 }
 
 double bt_proc_deadline(const bt_proc *p) {
@@ -486,7 +501,9 @@ void bt_proc_on_time(bt_proc *p) {
     }
 }
 
-int bt_proc_done(const bt_proc *p) { return p->reaped && p->out.eof && p->err.eof; }
+int bt_proc_done(const bt_proc *p) {
+    return p->reaped && p->out.eof && p->err.eof;
+}
 
 static void take(stream *st, char **buf, size_t *len, int *trunc) {
     *buf = st->buf ? st->buf : calloc(1, 1);
@@ -532,7 +549,8 @@ void bt_proc_wait(bt_proc *p, bt_run_result *r) {
         int fds[3];
         int n = bt_proc_fds(p, fds);
         struct pollfd pf[3];
-        for (int i = 0; i < n; i++) pf[i] = (struct pollfd){.fd = fds[i], .events = POLLIN};
+        for (int i = 0; i < n; i++)
+            pf[i] = (struct pollfd){.fd = fds[i], .events = POLLIN};
         double dl = bt_proc_deadline(p), now = bt_mono();
         int ms = dl < 0 ? -1 : dl <= now ? 0 : (int)((dl - now) * 1000) + 1;
         int got = poll(pf, (nfds_t)n, ms);

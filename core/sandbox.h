@@ -28,12 +28,12 @@ const bt_probe *bt_sandbox_probe(void);
 int bt_sandbox_missing(const bt_probe *p, const char *out[8]);
 
 typedef struct bt_run_opts {
-    const char *exe;          /* absolute path */
+    const char *exe; /* absolute path */
     char *const *argv, *const *envp;
-    const char *cwd;          /* the workspace root */
-    char **write_roots;       /* absolute paths writable beneath (plus tmpdir) */
+    const char *cwd;    /* the workspace root */
+    char **write_roots; /* absolute paths writable beneath (plus tmpdir) */
     int nwrite_roots;
-    const char *tmpdir;       /* private HOME/TMPDIR, writable */
+    const char *tmpdir; /* private HOME/TMPDIR, writable */
     int network;
     double timeout;
     size_t output_cap;
@@ -51,8 +51,8 @@ typedef struct bt_run_opts {
 int bt_sandbox_ruleset(const bt_run_opts *o);
 
 typedef struct bt_run_result {
-    int code;       /* exit code, or -1 when killed by a signal */
-    int signal;     /* 0 unless killed by a signal */
+    int code;   /* exit code, or -1 when killed by a signal */
+    int signal; /* 0 unless killed by a signal */
     int timed_out;
     double duration;
     char *out, *err; /* owned by the result (bt_run_result_free) */
@@ -108,7 +108,6 @@ int bt_sandbox_root_mode(const bt_ws *w, const bt_policy *p, char ro[2][4096]);
 
 double bt_mono(void);
 
-
 /* One agent's runner state (core/harness_cmd.c). Zero it, set ws.fd,
  * ruleset and netns_fd to -1, then fill ws and pol; bt_harness_release
  * frees all. Its commands share one empty network namespace: they may reach
@@ -121,7 +120,7 @@ typedef struct bt_harness {
     struct timespec ruleset_at; /* the root's ctime it was built for */
     char ro[2][4096];           /* root mode: .git and .baton, bound read-only */
     int nro;
-    int netns_fd;               /* the empty network namespace its commands share, or -1 */
+    int netns_fd; /* the empty network namespace its commands share, or -1 */
 } bt_harness;
 
 void bt_harness_release(bt_harness *h);

@@ -7,6 +7,7 @@
 
 #include <ctype.h>
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <sched.h>
@@ -15,9 +16,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <time.h>
-#include <errno.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sys.h"
@@ -67,9 +67,8 @@ static int can_join(const char *dir) {
 /* A pids cgroup we can create children in, beneath our own: cgroup v1's
  * pids hierarchy, or cgroup v2 with the pids controller delegated. */
 static void probe_cgroup(bt_probe *p) {
-    static const char *const mounts[][2] = {{"/sys/fs/cgroup/pids", "pids"},
-                                            {"/sys/fs/cgroup/unified", ""},
-                                            {"/sys/fs/cgroup", ""}};
+    static const char *const mounts[][2] = {
+        {"/sys/fs/cgroup/pids", "pids"}, {"/sys/fs/cgroup/unified", ""}, {"/sys/fs/cgroup", ""}};
     for (size_t i = 0; i < sizeof mounts / sizeof *mounts; i++) {
         char own[256], base[256], dir[320], file[400];
         if (!own_cgroup(mounts[i][1], own, sizeof own)) continue;
@@ -96,8 +95,8 @@ const bt_probe *bt_sandbox_probe(void) {
     p.netns = !bt_disabled("netns") && bt_sys_can_unshare(CLONE_NEWNET) == 1;
     p.pidns = !bt_disabled("pidns") && bt_sys_can_unshare(CLONE_NEWPID) == 1;
     p.mntns = !bt_disabled("mntns") && bt_sys_can_unshare(CLONE_NEWNS) == 1;
-    p.openat2 = !bt_disabled("openat2") &&
-                !(syscall(SYS_openat2, -1, "", NULL, 0) < 0 && errno == ENOSYS);
+    p.openat2 =
+        !bt_disabled("openat2") && !(syscall(SYS_openat2, -1, "", NULL, 0) < 0 && errno == ENOSYS);
     if (!bt_disabled("cgroup")) probe_cgroup(&p);
     return &p;
 }
@@ -106,7 +105,8 @@ static int secret_name(const char *name, size_t n) {
     static const char *const words[] = {"KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", NULL};
     char up[256];
     if (n >= sizeof up) return 1;
-    for (size_t i = 0; i < n; i++) up[i] = (char)toupper((unsigned char)name[i]);
+    for (size_t i = 0; i < n; i++)
+        up[i] = (char)toupper((unsigned char)name[i]);
     up[n] = '\0';
     for (int i = 0; words[i]; i++)
         if (strstr(up, words[i])) return 1;
@@ -118,7 +118,8 @@ char **bt_sandbox_env(char **pass, int npass, const char *tmpdir) {
     if (!env) return NULL;
     int n = 0;
     const char *fixed[] = {"PATH=" BT_SAFE_PATH, "LANG=C.UTF-8", NULL};
-    for (int i = 0; fixed[i]; i++) env[n++] = strdup(fixed[i]);
+    for (int i = 0; fixed[i]; i++)
+        env[n++] = strdup(fixed[i]);
     if (asprintf(&env[n++], "HOME=%s", tmpdir) < 0) env[n - 1] = NULL;
     if (asprintf(&env[n++], "TMPDIR=%s", tmpdir) < 0) env[n - 1] = NULL;
     for (int i = 0; i < npass; i++) {
@@ -140,7 +141,8 @@ char **bt_sandbox_env(char **pass, int npass, const char *tmpdir) {
 
 void bt_sandbox_env_free(char **env) {
     if (!env) return;
-    for (int i = 0; env[i]; i++) free(env[i]);
+    for (int i = 0; env[i]; i++)
+        free(env[i]);
     free(env);
 }
 
@@ -173,7 +175,8 @@ int bt_sandbox_write_roots(const bt_ws *w, const bt_policy *p, char ***roots) {
             continue;
         if (fstatat(dirfd(d), nm, &st, AT_SYMLINK_NOFOLLOW) != 0 || S_ISLNK(st.st_mode)) continue;
         int hit = 0;
-        for (int i = 0; i < p->nwrite && !hit; i++) hit = reaches(p->write[i], nm);
+        for (int i = 0; i < p->nwrite && !hit; i++)
+            hit = reaches(p->write[i], nm);
         for (int i = 0; i < p->ndeny && hit; i++) /* a whole entry denied stays closed */
             if (bt_glob_match(p->deny[i], nm) && (strstr(p->deny[i], "**") || !S_ISDIR(st.st_mode)))
                 hit = 0;
@@ -190,7 +193,8 @@ int bt_sandbox_write_roots(const bt_ws *w, const bt_policy *p, char ***roots) {
 }
 
 void bt_sandbox_roots_free(char **roots, int n) {
-    for (int i = 0; i < n; i++) free(roots[i]);
+    for (int i = 0; i < n; i++)
+        free(roots[i]);
     free(roots);
 }
 
@@ -218,10 +222,11 @@ static int eligible_entries(const bt_ws *w) {
 
 int bt_sandbox_root_mode(const bt_ws *w, const bt_policy *p, char ro[2][4096]) {
     int starts = 0;
-    for (int i = 0; i < p->nwrite; i++) starts |= p->write[i][0] == '*';
+    for (int i = 0; i < p->nwrite; i++)
+        starts |= p->write[i][0] == '*';
     struct stat st;
-    if (!starts || !bt_sandbox_probe()->mntns || fstatat(w->fd, ".git", &st, AT_SYMLINK_NOFOLLOW) != 0 ||
-        S_ISLNK(st.st_mode))
+    if (!starts || !bt_sandbox_probe()->mntns ||
+        fstatat(w->fd, ".git", &st, AT_SYMLINK_NOFOLLOW) != 0 || S_ISLNK(st.st_mode))
         return 0;
     char **roots;
     int n = bt_sandbox_write_roots(w, p, &roots);
@@ -236,12 +241,17 @@ int bt_sandbox_root_mode(const bt_ws *w, const bt_policy *p, char ro[2][4096]) {
 
 int bt_sandbox_missing(const bt_probe *p, const char *out[8]) {
     int n = 0;
-    if (!p->landlock_abi) out[n++] = "landlock: commands may write outside the workspace (policy checks only)";
+    if (!p->landlock_abi)
+        out[n++] = "landlock: commands may write outside the workspace (policy checks only)";
     if (!p->netns)
-        out[n++] = "network namespace: commands keep the network (Landlock blocks TCP only where ABI >= 4)";
+        out[n++] = "network namespace: commands keep the network (Landlock blocks TCP only where "
+                   "ABI >= 4)";
     if (!p->pidns) out[n++] = "pid namespace: a timeout kills the process group only";
-    if (!p->mntns) out[n++] = "mount namespace: commands cannot create entries in the workspace root";
-    if (!p->cgroup_pids) out[n++] = "pids cgroup: process counts rely on RLIMIT_NPROC (does not bind root)";
-    if (!p->openat2) out[n++] = "openat2: file paths are walked per component; every link is refused";
+    if (!p->mntns)
+        out[n++] = "mount namespace: commands cannot create entries in the workspace root";
+    if (!p->cgroup_pids)
+        out[n++] = "pids cgroup: process counts rely on RLIMIT_NPROC (does not bind root)";
+    if (!p->openat2)
+        out[n++] = "openat2: file paths are walked per component; every link is refused";
     return n;
 }
