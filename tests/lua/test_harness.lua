@@ -199,6 +199,9 @@ T.test("2.2b the child holds fds 0-2 only, no capabilities, no_new_privs; the pa
   if probe.pidns and probe.mntns then
     r = h:run{ "sh", "-c", "ls /proc | grep -c '^[0-9]'" }
     T.ok(tonumber(r.stdout) < 10, "only the namespace's processes are visible: " .. r.stdout)
+    r = h:run{ "sh", "-c", "cat /proc/1/environ" } -- the init is a copy of baton: out of reach
+    T.ok(r.code ~= 0, "the init's environ is unreadable")
+    T.match(r.stderr, "Permission denied")
   end
 end)
 
