@@ -270,3 +270,22 @@ T.test("http-1.17 exiting with requests in flight stops them cleanly", function(
   local r = T.baton({ "exec", dir .. "/left.lua" })
   T.eq(r.err, "") T.eq(r.out, "leaving\n") T.eq(r.code, 0)
 end)
+
+T.test("http-1.18 cancelling a task mid-stream, and a task cancelling itself in on_event", function()
+  local srv = server.start(T)
+  local got = 0
+  local t = loop.spawn(function()
+    return stream(srv, "/v1/chat/completions", "stall", { on_event = function() got = got + 1 end })
+  end)
+  local self_t
+  self_t = loop.spawn(function()
+    return stream(srv, "/v1/chat/completions", "sse-1byte", { on_event = function() loop.cancel(self_t) end })
+  end)
+  loop.sleep(0.3)
+  T.eq(got, 1, "the stalled stream delivered its first event")
+  T.eq(loop.cancel(t), true)
+  local res = loop.wait_all { t, self_t }
+  T.eq(res[1].err, "cancelled")
+  T.eq(res[2].err, "cancelled")
+  T.eq(http.request { url = srv.url .. "/echo" }.status, 200, "the loop goes on")
+end)
