@@ -66,8 +66,10 @@ static void check_known(lua_State *L) {
         int i = 0;
         while (k && known_opts[i] && strcmp(known_opts[i], k) != 0)
             i++;
-        if (!k || !known_opts[i])
-            luaL_error(L, "http.request: unknown option '%s'", k ? k : luaL_typename(L, -1));
+        if (!k)
+            luaL_error(L, "http.request: options must be named (got a %s key)",
+                       luaL_typename(L, -1));
+        if (!known_opts[i]) luaL_error(L, "http.request: unknown option '%s'", k);
     }
 }
 

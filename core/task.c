@@ -153,6 +153,7 @@ static void finish_task(glue *g, lua_State *from, bt_task *t, int st, int nres) 
     lua_State *co = t->co;
     luaL_checkstack(from, 4, NULL);
     if (st == LUA_OK) {
+        luaL_checkstack(co, 2, NULL);
         lua_createtable(co, nres, 1);
         lua_insert(co, -(nres + 1));
         for (int i = nres; i >= 1; i--)

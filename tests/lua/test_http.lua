@@ -240,6 +240,8 @@ T.test("http-1.16 caller mistakes raise with a clear message", function()
     "http.request: url must start with http:// or https://")
   T.raises(function() http.request { url = "http://x/ y" } end, "http.request: url contains white space")
   T.raises(function() http.request { url = "http://x/", timout = 1 } end, "http.request: unknown option 'timout'")
+  T.raises(function() http.request { "http://x/" } end,
+    "http.request: options must be named (got a number key)")
   T.raises(function() http.request { url = "http://x/", method = "get" } end, "http.request: bad method 'get'")
   T.raises(function() http.request { url = "http://x/", headers = { ["X"] = "a\r\nInjected: 1" } } end,
     "http.request: header 'X' contains a line break or NUL")
