@@ -138,6 +138,9 @@ T.test("http-1.8 a server that never answers: 'timeout' within the limit", funct
   T.eq(res, nil) T.eq(code, "timeout")
   T.eq(err, "http: request timed out after 0.5 s")
   T.ok(took >= 0.45 and took < 5, "took " .. took)
+  res, err, code = http.request { url = srv.url .. "/echo", timeout = 30, idle_timeout = 0.3,
+                                  headers = { ["x-mock-mode"] = "hang" } }
+  T.eq(res, nil) T.eq(code, "idle_timeout") T.eq(err, "http: no data received for 0.3 s")
 end)
 
 T.test("http-1.9 a stalled stream: 'idle_timeout' after the events that came", function()
@@ -150,7 +153,7 @@ T.test("http-1.9 a stalled stream: 'idle_timeout' after the events that came", f
   T.ok(loop.now() - t0 < 5, "bounded")
 end)
 
-T.test("http-1.10 size cap, refused connection, unroutable connect timeout", function()
+T.test("http-1.10 size cap and a refused connection", function()
   local srv = server.start(T)
   local res, err, code = http.request { url = srv.url .. "/x", headers = { ["x-mock-mode"] = "big:100000" },
                                         max_size = 1000 }
