@@ -222,18 +222,29 @@ T.test("http-1.14 sequential requests reuse the connection", function()
   T.eq(stats.paths["/v1/chat/completions"], 50)
 end)
 
-T.test("http-1.15 on_event may wait (sleep) inside a task and outside", function()
+T.test("http-1.15 on_event may wait: it yields inside a task and blocks outside", function()
   local srv = server.start(T)
   local function run()
-    local n = 0
+    local n, yieldable = 0, nil
     local res = http.request { url = srv.url .. "/v1/chat/completions", body = chat_body(true),
-      on_event = function() loop.sleep(0.001) n = n + 1 end }
-    return res.status, n
+      on_event = function() loop.sleep(0.001) n = n + 1 yieldable = coroutine.isyieldable() end }
+    return res.status, n, yieldable
   end
-  local status, n = run()
-  T.eq(status, 200) T.eq(n, 8)
-  local ok, s2, n2 = loop.spawn(run):wait()
-  T.eq(ok, true) T.eq(s2, 200) T.eq(n2, 8)
+  local status, n, y = run()
+  T.eq(status, 200) T.eq(n, 8) T.eq(y, false)
+  local ticks = 0
+  local ticker = loop.spawn(function() for _ = 1, 5 do loop.sleep(0.001) ticks = ticks + 1 end end)
+  local ok, s2, n2, y2 = loop.spawn(run):wait()
+  T.eq(ok, true) T.eq(s2, 200) T.eq(n2, 8) T.eq(y2, true)
+  T.eq(ticker:wait(), true)
+  T.eq(ticks, 5)
+  -- an error raised by on_event after it yielded still aborts and propagates
+  local bad = loop.spawn(function()
+    return http.request { url = srv.url .. "/v1/chat/completions", body = chat_body(true),
+      on_event = function() loop.sleep(0.001) error("late failure", 0) end }
+  end)
+  local _, err = bad:wait()
+  T.match(err, "^late failure\nstack traceback:")
 end)
 
 T.test("http-1.16 caller mistakes raise with a clear message", function()
