@@ -123,6 +123,11 @@ T.test("e2e-1.5 a broken policy file: file:line and a hint, exit 2, resumable on
   r = T.baton({ "run", "greet", "--policy", "loopy" }, { cwd = ws })
   T.eq(r.code, 2, "exit")
   T.match(r.err, "instruction limit exceeded")
+  T.write(ws .. "/.baton/hog.lua", "return { decide = function() local s = ('x'):rep(1 << 20)\n" ..
+    "  for _ = 1, 30 do s = s .. s end end }\n")
+  r = T.baton({ "run", "greet", "--policy", "hog" }, { cwd = ws, env = { BATON_MAX_MEMORY_MB = "300" } })
+  T.eq(r.code, 2, "exit")
+  T.match(r.err, "STOPPED — policy 'hog': not enough memory")
   T.write(ws .. "/.baton/evil.lua", "return { decide = function() return io.open('/etc/passwd') end }\n")
   r = T.baton({ "run", "greet", "--policy", "evil" }, { cwd = ws })
   T.eq(r.code, 2, "exit")
