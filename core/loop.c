@@ -71,7 +71,8 @@ static uint32_t to_epoll(int events) {
 static int grow_io(bt_loop *loop, int fd) {
     if (fd < loop->io_cap) return 0;
     int cap = loop->io_cap ? loop->io_cap : 64;
-    while (cap <= fd) cap *= 2;
+    while (cap <= fd)
+        cap *= 2;
     io_slot *io = realloc(loop->io, (size_t)cap * sizeof *io);
     if (!io) return -1;
     memset(io + loop->io_cap, 0, (size_t)(cap - loop->io_cap) * sizeof *io);
@@ -100,8 +101,7 @@ int bt_loop_io(bt_loop *loop, int fd, int events, bt_io_cb cb, void *ud) {
     ev.data.u64 = (uint64_t)(uint32_t)fd | (uint64_t)s->gen << 32;
     if (epoll_ctl(loop->epfd, adding ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd, &ev) != 0) {
         /* a fd closed and reused behind our back: register it afresh */
-        if (!(errno == ENOENT && !adding) ||
-            epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev) != 0)
+        if (!(errno == ENOENT && !adding) || epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev) != 0)
             return -1;
     }
     if (adding) loop->nwatched++;
@@ -162,8 +162,9 @@ uint64_t bt_loop_timer(bt_loop *loop, double seconds, bt_timer_cb cb, void *ud) 
     t->id = loop->next_id++;
     t->cb = cb;
     t->ud = ud;
+    uint64_t id = t->id; /* t moves as it sifts up */
     sift_up(loop->heap, loop->ntimers++);
-    return t->id;
+    return id;
 }
 
 /* Linear: a process has about one timer per waiting task, which is few. */
@@ -230,4 +231,6 @@ int bt_loop_step(bt_loop *loop, double max_wait) {
     return ran + run_timers(loop);
 }
 
-int bt_loop_idle(const bt_loop *loop) { return loop->nwatched == 0 && loop->ntimers == 0; }
+int bt_loop_idle(const bt_loop *loop) {
+    return loop->nwatched == 0 && loop->ntimers == 0;
+}

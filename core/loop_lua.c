@@ -11,7 +11,9 @@
 static const char *const status_names[] = {"ready", "running", "waiting",
                                            "done",  "failed",  "cancelled"};
 
-static bt_task *check_task(lua_State *L, int i) { return luaL_checkudata(L, i, BT_TASK_MT); }
+static bt_task *check_task(lua_State *L, int i) {
+    return luaL_checkudata(L, i, BT_TASK_MT);
+}
 
 /* loop.spawn(fn, ...) -> task */
 static int loop_spawn(lua_State *L) {
@@ -76,8 +78,7 @@ static int join_tasks(lua_State *L, const char *fname, int any, lua_KFunction k)
         lua_rawgeti(L, 1, i + 1);
         bt_task *t = luaL_testudata(L, -1, BT_TASK_MT);
         if (!t)
-            luaL_error(L, "%s: item %d is not a task (got %s)", fname, i + 1,
-                       luaL_typename(L, -1));
+            luaL_error(L, "%s: item %d is not a task (got %s)", fname, i + 1, luaL_typename(L, -1));
         if (t == self) luaL_error(L, "%s: a task cannot wait for itself", fname);
         j->tasks[i] = t;
         lua_pop(L, 1);
@@ -89,10 +90,14 @@ static int join_tasks(lua_State *L, const char *fname, int any, lua_KFunction k)
 }
 
 /* loop.wait_all(tasks [, {cancel_on_error=}]) -> {{ok=, values=, err=}, ...} */
-static int loop_wait_all(lua_State *L) { return join_tasks(L, "loop.wait_all", 0, wait_all_k); }
+static int loop_wait_all(lua_State *L) {
+    return join_tasks(L, "loop.wait_all", 0, wait_all_k);
+}
 
 /* loop.wait_any(tasks) -> the first task to finish */
-static int loop_wait_any(lua_State *L) { return join_tasks(L, "loop.wait_any", 1, wait_any_k); }
+static int loop_wait_any(lua_State *L) {
+    return join_tasks(L, "loop.wait_any", 1, wait_any_k);
+}
 
 typedef struct {
     bt_loop *loop;
@@ -158,7 +163,8 @@ static int push_result(lua_State *L, int i) {
     lua_Integer n = (lua_getfield(L, -1, "n"), lua_tointeger(L, -1));
     lua_pop(L, 1);
     luaL_checkstack(L, (int)n, "too many results");
-    for (lua_Integer k = 1; k <= n; k++) lua_rawgeti(L, -(int)k, k);
+    for (lua_Integer k = 1; k <= n; k++)
+        lua_rawgeti(L, -(int)k, k);
     lua_remove(L, -(int)n - 1);
     return (int)n + 1;
 }
@@ -193,8 +199,10 @@ static int task_tostring(lua_State *L) {
     return 1;
 }
 
-static const luaL_Reg task_methods[] = {{"status", task_status}, {"result", task_result},
-                                        {"wait", task_wait},     {"cancel", loop_cancel},
+static const luaL_Reg task_methods[] = {{"status", task_status},
+                                        {"result", task_result},
+                                        {"wait", task_wait},
+                                        {"cancel", loop_cancel},
                                         {NULL, NULL}};
 
 static const luaL_Reg loop_funcs[] = {{"spawn", loop_spawn},       {"wait_all", loop_wait_all},

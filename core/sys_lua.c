@@ -5,8 +5,10 @@
 #include <errno.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
@@ -81,6 +83,65 @@ static int sys_isatty(lua_State *L) {
     return 1;
 }
 
+static volatile sig_atomic_t interrupted = 0;
+
+static void on_sigint(int sig) {
+    (void)sig;
+    interrupted = 1; /* SA_RESETHAND: a second Ctrl-C kills the process at once */
+}
+
+/* sys.trap_interrupt(): the first SIGINT/SIGTERM only sets a flag the engine
+ * polls between steps, so a run stops cleanly with its state saved. */
+static int sys_trap_interrupt(lua_State *L) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sa.sa_flags = SA_RESETHAND;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    (void)L;
+    return 0;
+}
+
+/* sys.interrupted() -> boolean: whether SIGINT/SIGTERM arrived since the trap */
+static int sys_interrupted(lua_State *L) {
+    lua_pushboolean(L, interrupted);
+    return 1;
+}
+
+/* sys.alive(pid) -> boolean: whether a process with that pid exists */
+static int sys_alive(lua_State *L) {
+    pid_t pid = (pid_t)luaL_checkinteger(L, 1);
+    lua_pushboolean(L, pid > 0 && (kill(pid, 0) == 0 || errno == EPERM));
+    return 1;
+}
+
+/* sys.clock() -> monotonic seconds (float); sys.time() -> wall-clock seconds */
+static int sys_clock(lua_State *L) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    lua_pushnumber(L, (double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
+    return 1;
+}
+
+static int sys_time(lua_State *L) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    lua_pushnumber(L, (double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
+    return 1;
+}
+
+/* sys.realpath(path) -> absolute path | nil, message, code */
+static int sys_realpath(lua_State *L) {
+    const char *path = luaL_checkstring(L, 1);
+    char *abs = realpath(path, NULL);
+    if (!abs) return bt_fail(L, "ENOENT", "%s: %s", path, strerror(errno));
+    lua_pushstring(L, abs);
+    free(abs);
+    return 1;
+}
+
 static int sys_pid(lua_State *L) {
     lua_pushinteger(L, getpid());
     return 1;
@@ -93,6 +154,12 @@ static const luaL_Reg sys_funcs[] = {{"versions", sys_versions},
                                      {"kill", sys_kill},
                                      {"reap", sys_reap},
                                      {"isatty", sys_isatty},
+                                     {"trap_interrupt", sys_trap_interrupt},
+                                     {"interrupted", sys_interrupted},
+                                     {"alive", sys_alive},
+                                     {"realpath", sys_realpath},
+                                     {"clock", sys_clock},
+                                     {"time", sys_time},
                                      {NULL, NULL}};
 
 int luaopen_baton_sys(lua_State *L) {

@@ -1,11 +1,25 @@
 #!/bin/sh
-# examples/demo.sh: what `make demo` runs. Until the orchestration engine
-# lands this is the honest smaller demo: the machine report, then a script
-# run through `baton exec` using the modules that exist.
+# examples/demo.sh: what `make demo` runs. A real orchestration, offline:
+# the wordcount project is copied to a fresh workspace and taken from one
+# requirement to verified, committed code. No network, no key.
 set -eu
-BATON=${1:-build/baton}
-echo "== baton doctor"
-"$BATON" doctor
+BATON=$(cd "$(dirname "${1:-build/baton}")" && pwd)/$(basename "${1:-build/baton}")
+HERE=$(cd "$(dirname "$0")" && pwd)
+WS=${DEMO_WORKSPACE:-$(dirname "$BATON")/demo-workspace}
+
+rm -rf "$WS"
+mkdir -p "$WS"
+cp -R "$HERE/wordcount/." "$WS/"
+cd "$WS"
+echo "== workspace: $WS"
+"$BATON" run "Add a word-count tool src/wc.sh that prints the lines, words and bytes of its standard input, with tests and usage docs" --jobs 4
 echo
-echo "== baton exec examples/hello.lua"
-"$BATON" exec examples/hello.lua one two
+echo "== baton tasks --tree"
+"$BATON" tasks --tree
+echo
+echo "== the verified tool"
+printf 'hello baton\nfrom the demo\n' | sh src/wc.sh
+echo
+echo "== baton report"
+"$BATON" report -o "$WS/report.html"
+echo "open it in a browser: file://$WS/report.html"

@@ -5,7 +5,7 @@
 set -eu
 
 PACKAGES="cmake make gcc pkg-config liblua5.4-dev lua-cjson-dev libcurl4-openssl-dev
-libsqlite3-dev sqlite3 python3 ca-certificates util-linux procps"
+libsqlite3-dev sqlite3 python3 ca-certificates util-linux procps chromium"
 
 missing=""
 for p in $PACKAGES; do

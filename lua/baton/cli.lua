@@ -8,16 +8,21 @@ local errors = require "baton.errors"
 local M = {}
 
 -- The commands in the order --help lists them.
-M.COMMANDS = { "doctor", "exec", "which", "help" }
+M.COMMANDS = { "run", "resume", "status", "tasks", "log", "runs", "report", "doctor", "exec", "which", "help" }
 
 local EXAMPLES = [[
 baton: an agent team that takes a requirement to verified code, scripted in Lua.
 
 Examples:
+  baton run "add a --json flag to the CLI"   take a requirement to verified code (offline model
+                                    unless --model or the team says otherwise)
+  baton run "..." --model openai:gpt-4o-mini --max-cost 0.50
+  baton resume                      continue the last run after a crash or Ctrl-C
+  baton status; baton tasks --tree; baton log --follow
   baton doctor                      what this machine offers (libraries, sandbox, keys)
   baton exec script.lua a b         run a Lua script with every baton module loaded
   baton which fsm                   which file `require "fsm"` loads (shows overrides)
-  baton help exec                   the manual of one command
+  baton help run                    the manual of one command
 ]]
 
 local function load_command(name)
@@ -34,7 +39,8 @@ function M.usage_text()
   lines[#lines + 1] = [[
 
 Options:
-  -h, --help       show this help (or `baton help CMD` for one command)
+  -h, --help       show this help (or `baton help CMD` for one command; `baton help
+                   policies|teams|providers|security|reports` for the guides)
   --version        print the version and exit
   --debug          print full tracebacks on errors (also BATON_DEBUG=1)
 
@@ -44,11 +50,30 @@ built-in lua/, policies/ and agents/ folders. NO_COLOR turns colours off.
   return table.concat(lines, "\n")
 end
 
--- Prints the manual of one command; raises a usage error for unknown ones.
+-- Help topics: the documents in docs/, by a short name.
+M.TOPICS = { policies = "writing-policies.md", teams = "writing-teams.md", providers = "providers.md",
+  security = "security.md", reports = "reports.md", architecture = "ARCHITECTURE.md", modules = "modules.md" }
+
+local function topic_help(name)
+  local host = debug.getregistry()["baton.host"]
+  local f = M.TOPICS[name] and host and io.open(host.root .. "/docs/" .. M.TOPICS[name], "r")
+  if not f then return nil end
+  io.stdout:write(f:read("a"))
+  f:close()
+  return 0
+end
+
+-- Prints the manual of one command or topic; raises a usage error for unknown ones.
 function M.command_help(name)
   local cmd = load_command(name)
   if not cmd then
-    errors.usage("unknown command '%s' (try 'baton --help')", tostring(name))
+    local rc = topic_help(name)
+    if rc then return rc end
+    local topics = {}
+    for t in pairs(M.TOPICS) do topics[#topics + 1] = t end
+    table.sort(topics)
+    errors.usage("unknown command or topic '%s' (commands: see 'baton --help'; topics: %s)",
+      tostring(name), table.concat(topics, ", "))
   end
   io.stdout:write("usage: baton ", cmd.usage, "\n\n", cmd.help, "\n")
   return 0

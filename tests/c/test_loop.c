@@ -11,7 +11,9 @@
 static char order[32];
 static int norder;
 
-static void mark(void *ud) { order[norder++] = *(const char *)ud; }
+static void mark(void *ud) {
+    order[norder++] = *(const char *)ud;
+}
 
 static bt_loop *rearm_loop;
 static int rearms;
@@ -37,7 +39,8 @@ static void test_timers(void) {
     bt_loop_timer_cancel(loop, id);
     bt_loop_timer_cancel(loop, 999999);
     double t0 = bt_now();
-    while (!bt_loop_idle(loop)) CHECK(bt_loop_step(loop, -1) >= 0);
+    while (!bt_loop_idle(loop))
+        CHECK(bt_loop_step(loop, -1) >= 0);
     double took = bt_now() - t0;
     order[norder] = 0;
     CHECK_STR(order, "abc");
@@ -56,6 +59,27 @@ static void test_timers(void) {
     CHECK(bt_now() - t0 >= 0.019);
     bt_loop_free(quiet);
     bt_loop_free(loop); /* frees the pending re-armed timer too */
+}
+
+static int fired[64];
+static void fire(void *ud) {
+    fired[(int *)ud - fired]++;
+}
+
+/* loop-1.5 ids stay right when timers sift through the heap: cancel every
+ * other one of 64 timers added in decreasing order, the rest fire once */
+static void test_timer_ids(void) {
+    bt_loop *loop = bt_loop_new();
+    uint64_t ids[64];
+    for (int i = 0; i < 64; i++)
+        ids[i] = bt_loop_timer(loop, 0.001 * (64 - i), fire, &fired[i]);
+    for (int i = 0; i < 64; i += 2)
+        bt_loop_timer_cancel(loop, ids[i]);
+    while (!bt_loop_idle(loop))
+        bt_loop_step(loop, -1);
+    for (int i = 0; i < 64; i++)
+        CHECK_INT(fired[i], i % 2);
+    bt_loop_free(loop);
 }
 
 static int reads;
@@ -116,6 +140,7 @@ static void test_io(void) {
 
 int main(void) {
     test_timers();
+    test_timer_ids();
     test_io();
     CHECK_DONE();
 }

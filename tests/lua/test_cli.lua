@@ -40,7 +40,11 @@ T.test("cli-1.5 help CMD and help for an unknown command", function()
   T.match(r.out, "^usage: baton exec FILE%.lua")
   r = T.baton { "help", "nope" }
   T.eq(r.code, 2, "exit")
-  T.eq(r.err, "baton: unknown command 'nope' (try 'baton --help')\n")
+  T.eq(r.err, "baton: unknown command or topic 'nope' (commands: see 'baton --help'; topics: " ..
+    "architecture, modules, policies, providers, reports, security, teams)\n")
+  r = T.baton { "help", "policies" }
+  T.eq(r.code, 0, "exit")
+  T.match(r.out, "^# Writing controller policies")
 end)
 
 T.test("cli-1.6 no arguments prints the overview and exits 2", function()

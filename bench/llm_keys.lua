@@ -1,0 +1,28 @@
+-- bench/llm_keys.lua: how fast baton.llm computes request keys (canonical
+-- JSON + FNV-1a in Lua) and answers offline calls. Run by hand:
+--   build/baton exec bench/llm_keys.lua
+local llm = require "baton.llm"
+
+local function clock(n, fn)
+  local t0 = os.clock()
+  for _ = 1, n do fn() end
+  return (os.clock() - t0) / n
+end
+
+local msgs = {}
+for i = 1, 100 do
+  msgs[i] = { role = i % 2 == 1 and "user" or "assistant", content = string.rep("word ", 400) .. i }
+end
+local big = { model = "openai:gpt-4o-mini", system = string.rep("rules ", 500), messages = msgs,
+              tools = { { name = "write", parameters = { type = "object", properties = { path = { type = "string" } } } } } }
+local bytes = #require("baton.json").encode { model = big.model, system = big.system, messages = msgs, tools = big.tools }
+local t = clock(20, function() llm.request_key(big) end)
+print(string.format("request_key: %d-byte request: %.2f ms (%.1f MB/s)", bytes, t * 1e3, bytes / t / 1e6))
+
+local small = { model = "offline", agent = "a", messages = { { role = "user", content = "hello" } } }
+t = clock(2000, function() llm.request_key(small) end)
+print(string.format("request_key: small request: %.1f us", t * 1e6))
+
+llm.configure { offline = { turns = { { reply = { text = "ok" }, once = false } } } }
+t = clock(2000, function() assert(llm.chat(small)) end)
+print(string.format("offline llm.chat: %.1f us per call", t * 1e6))

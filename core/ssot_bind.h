@@ -1,0 +1,47 @@
+/* ssot_bind.h: what the binding files of baton.ssot share (core/ssot_lua.c
+ * opens the module; core/ssot_bind_*.c hold the rest of the methods and the
+ * JSON and row helpers). Only ssot_lua.c exports a Lua opener. */
+#ifndef BATON_SSOT_BIND_H
+#define BATON_SSOT_BIND_H
+#include "luax.h"
+#include "ssot.h"
+
+#define SSOT_DB "baton.ssot.db"
+
+/* The open database at index i; raises when it is closed. */
+bt_ssot *ssotb_check(lua_State *L, int i);
+/* Turns an engine failure into a raise (caller mistakes) or nil, msg, code. */
+int ssotb_fail(lua_State *L, bt_ssot *db, int rc);
+
+/* Pushes the JSON text of the value at idx (sorted keys, so equal tables
+ * give equal text); an empty table gives "[]" when empty_array is set. Raises
+ * naming `what` when the value cannot be encoded. */
+const char *ssotb_encode(lua_State *L, int idx, int empty_array, const char *what);
+
+/* Row callbacks for the engine: ssotb_rows appends a table per row to the
+ * table at the top of the stack; ssotb_one pushes a row table (for queries
+ * of one row: c.n says whether it came). Neither
+ * raises (JSON columns are decoded under a protected call). */
+typedef struct {
+    lua_State *L;
+    int n;
+} ssotb_ctx;
+int ssotb_rows(void *ctx, sqlite3_stmt *st);
+int ssotb_one(void *ctx, sqlite3_stmt *st);
+
+/* Reads the option table at t into vals using specs (type: i integer,
+ * n number, s string, j JSON value, a JSON array; {NULL} ends); values stay
+ * anchored on the stack. Raises on an unknown key or a wrong type, naming
+ * the noun ("run option 'x'"). Returns how many were set. */
+typedef struct {
+    const char *name;
+    char type;
+} ssotb_field;
+int ssotb_fields(lua_State *L, int t, const ssotb_field *specs, bt_ssot_val *vals, int max,
+                 const char *noun);
+
+/* Registers the methods of ssot_bind_req.c / ssot_bind_more.c into the table on top. */
+void ssotb_req_methods(lua_State *L);
+void ssotb_more_methods(lua_State *L);
+
+#endif

@@ -1,0 +1,57 @@
+/* ssot_int.h: what the engine files of baton.ssot (core/ssot*.c, not the
+ * binding) share: the connection struct, the prepared-statement cache, error
+ * helpers and the transaction wrapper. Not part of the module's API. */
+#ifndef BATON_SSOT_INT_H
+#define BATON_SSOT_INT_H
+#include "ssot.h"
+
+#define SSOT_CACHE 96 /* distinct cached statements per connection */
+
+struct bt_ssot {
+    sqlite3 *db;
+    int busy_ms;
+    int depth;         /* transaction nesting: 0 = autocommit */
+    double busy_start; /* when the current wait for a lock began */
+    unsigned long rng; /* jitter for the busy handler */
+    const char *code;  /* code word of the last failure (static string) */
+    char msg[512];     /* message of the last failure */
+    int ncache;
+    struct {
+        const char *sql; /* keyed by the literal's address */
+        sqlite3_stmt *st;
+    } cache[SSOT_CACHE];
+};
+
+/* Records a failure of the given kind and returns kind. */
+int ssot_err(bt_ssot *db, int kind, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Records the SQLite failure rc (with sqlite3_errmsg) as BT_SSOT_FAIL. */
+int ssot_sqlerr(bt_ssot *db, int rc);
+/* The cached statement for the string literal sql, reset and unbound; NULL
+ * (with the failure recorded) when it cannot be prepared. */
+sqlite3_stmt *ssot_stmt(bt_ssot *db, const char *sql);
+int ssot_exec(bt_ssot *db, const char *sql);
+/* Steps st to completion expecting no rows; resets it. */
+int ssot_done(bt_ssot *db, sqlite3_stmt *st);
+/* Steps st once: 1 = a row (caller reads it, then sqlite3_reset), 0 = no row
+ * (already reset), -1 = failure recorded. */
+int ssot_row(bt_ssot *db, sqlite3_stmt *st);
+/* Calls fn for every row of st, then resets it. */
+int ssot_each(bt_ssot *db, sqlite3_stmt *st, bt_ssot_row_fn fn, void *ctx);
+/* Ends a write begun with bt_ssot_begin: commits when rc is OK, else rolls
+ * back keeping the first failure's message. Returns the final status. */
+int ssot_finish(bt_ssot *db, int rc);
+double ssot_now(void);
+/* A fresh random id: prefix + n base36 characters. */
+void ssot_newid(bt_ssot *db, const char *prefix, int n, char out[BT_SSOT_IDLEN]);
+void ssot_bind_text(sqlite3_stmt *st, int i, const char *s); /* NULL binds NULL */
+/* Journals a status change of req id in run (in the caller's transaction). */
+int ssot_journal_status(bt_ssot *db, const char *run, const char *id, const char *from,
+                        const char *to, const char *by, const char *reason);
+/* Resolves a requirement id (or prefix) and checks it belongs to run. */
+int ssot_resolve_in(bt_ssot *db, const char *run, const char *what, const char *prefix,
+                    char out[BT_SSOT_IDLEN]);
+int ssot_schema_init(bt_ssot *db);
+int ssot_valid_status(const char *s);
+
+#endif

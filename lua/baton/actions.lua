@@ -1,0 +1,200 @@
+-- baton.actions: the built-in controller actions. Each is a function
+-- (e, decision) -> outcome {ok=bool, summary=, final="DONE"|"FAILED"|nil}.
+-- A policy may add its own with the same signature (policy.actions).
+local agent = require "baton.agent"
+local loop = require "baton.loop"
+local snapshot = require "baton.snapshot"
+local util = require "baton.util"
+
+local M = {}
+
+-- The planner's SSOT tools: tasks are named by keys the planner chooses, so
+-- a scripted or replayed plan can name dependencies before ids exist.
+local function plan_tools(e, seq)
+  local meta = e.run.meta or {}
+  meta.keys, meta.added = meta.keys or {}, meta.added or {}
+  local function resolve(ref)
+    if meta.keys[ref] then return meta.keys[ref] end
+    local ok, r = pcall(e.db.req, e.db, ref)
+    if ok and r and r.run == e.run.id then return r.id end
+  end
+  local function save() e.run.meta = meta e.db:update_run(e.run.id, { meta = meta }) end
+  local plan = {}
+  function plan.add(a)
+    local norm = util.normalize(a.description)
+    local prev = meta.added[norm]
+    if prev then
+      if prev.seq == seq then return prev.text end -- the same call replayed on resume
+      return string.format("refused: duplicate of %s (%s)", prev.id, util.oneline(a.description, 60))
+    end
+    local deps = {}
+    for _, d in ipairs(a.depends_on or {}) do
+      local id = resolve(d)
+      if not id then return string.format("error: unknown dependency '%s'; add it first", d) end
+      deps[#deps + 1] = id
+    end
+    local ok, id = pcall(e.db.add_req, e.db, e.run.id, { parent = e.run.root,
+      description = a.description, acceptance = a.acceptance or {}, deps = deps, role = a.role })
+    if not ok then return "refused: " .. tostring(id):gsub("^[^:]+:%d+: ", "") end
+    e.plan_version = (e.plan_version or 0) + 1
+    if a.key then meta.keys[a.key] = id end
+    local text = "added " .. id .. (a.key and (" as " .. a.key) or "")
+    meta.added[norm] = { id = id, seq = seq, text = text }
+    save()
+    return text
+  end
+  function plan.contract(a)
+    local owner = a.owner and resolve(a.owner)
+    if a.owner and not owner then return string.format("error: unknown owner '%s'", a.owner) end
+    local ok, err = pcall(e.db.add_contract, e.db, e.run.id,
+      { name = a.name, kind = a.kind, owner = owner, spec = a.spec })
+    if not ok then return "refused: " .. tostring(err) end
+    return "registered contract " .. a.name
+  end
+  return plan
+end
+
+function M.DECOMPOSE(e, d)
+  local planner = e:agent_with_role("planner")
+  if not planner then return { ok = false, summary = "the team has no planner" } end
+  local role = e:role_of(planner)
+  local root = e.db:req(e.run.root)
+  local t = { h = e:harness_for(planner, role), round = { writes = {} }, agent = planner,
+    task = root, plan = plan_tools(e, d.seq) }
+  t.describe_task = function() return agent.describe(e, root) end
+  local before = #e.db:reqs(e.run.id)
+  local outcome = agent.converse(e, { agent = planner, role = role, task = nil, tool_ctx = t,
+    messages = { { role = "user", content = "Requirement: " .. e.run.requirement ..
+      (d.reasoning and ("\nController note: " .. d.reasoning) or "") } } })
+  local added = #e.db:reqs(e.run.id) - before
+  snapshot.take(e, "plan")
+  return { ok = added > 0, summary = string.format("%d task(s) planned; planner: %s", added,
+    util.oneline(outcome.reason, 80)) }
+end
+
+function M.ASSIGN(e, d)
+  local assigned = {}
+  for _, task in ipairs(e.db:ready(e.run.id)) do
+    if task.id ~= e.run.root and (not d.target or d.target == task.id) then
+      local name = e:select_agent(task, d)
+      local lease = name and e.db:claim(task.id, name, { pid = e.pid })
+      if lease then assigned[#assigned + 1] = task.id .. "->" .. name end
+    end
+  end
+  return { ok = #assigned > 0, summary = #assigned .. " assigned: " .. table.concat(assigned, ", ") }
+end
+
+-- Runs every claimed task concurrently, at most --jobs at a time.
+function M.EXECUTE(e)
+  local queue = {}
+  for _, r in ipairs(e.db:reqs(e.run.id, { status = "IN_PROGRESS" })) do
+    if r.id ~= e.run.root then queue[#queue + 1] = r end
+  end
+  e.round = { writes = {} }
+  local next_i, results, stop = 1, {}, nil
+  local function worker()
+    while next_i <= #queue and not stop do
+      local task = queue[next_i]
+      next_i = next_i + 1
+      -- keep a raised stop (budget, interrupt, provider) as the object it is
+      local ok, res = pcall(agent.run_task, e, task, task.assignee or task.lease_holder, task.lease_epoch)
+      if ok then results[task.id] = res else stop = stop or res end
+    end
+  end
+  local workers = {}
+  for i = 1, math.min(e.jobs, #queue) do workers[i] = loop.spawn(worker) end
+  for _, r in ipairs(loop.wait_all(workers)) do
+    if not r.ok then stop = stop or r.err end
+  end
+  if stop then error(stop, 0) end -- the task's claim stays; resume reconciles it
+  local counts = {}
+  for _, res in pairs(results) do counts[res.status] = (counts[res.status] or 0) + 1 end
+  return { ok = (counts.DONE or 0) > 0, summary = string.format("%d task(s): %d done, %d blocked",
+    #queue, counts.DONE or 0, counts.BLOCKED or 0) }
+end
+
+local function review(e, reasons)
+  local name = e:agent_with_role("review")
+  if not name then return end
+  local role = e:role_of(name)
+  local lines = { "Requirement: " .. e.run.requirement, "", "Tasks:" }
+  for _, r in ipairs(e.db:reqs(e.run.id)) do
+    if r.id ~= e.run.root then
+      lines[#lines + 1] = string.format("- %s [%s] %s; criteria: %s", r.id, r.status, r.description,
+        table.concat(r.acceptance or {}, "; "))
+    end
+  end
+  local h = e:harness_for(name, role)
+  lines[#lines + 1] = "\nFiles:"
+  for _, f in ipairs(h:list("**") or {}) do
+    lines[#lines + 1] = "=== " .. f .. "\n" .. util.clip(h:read(f) or "", 4000)
+  end
+  if #reasons > 0 then lines[#lines + 1] = "\nAutomatic checks failed:\n- " .. table.concat(reasons, "\n- ") end
+  local resp, err, code = e.llm:chat { model = e:model_for("review"), system = role.prompt,
+    messages = { { role = "user", content = table.concat(lines, "\n") } },
+    schema = role.verdict_schema, agent = name, role = "review" }
+  if not resp then reasons[#reasons + 1] = string.format("review failed: %s (%s)", err, code) return end
+  local v = resp.data or {}
+  e:emit("review", { agent = name, approved = v.approved, reasons = v.reasons })
+  if v.approved ~= true then
+    for _, r in ipairs(v.reasons or { "rejected without reasons" }) do reasons[#reasons + 1] = "review: " .. r end
+  end
+end
+
+local function run_tests(e, reasons)
+  local argv = e.team.test_command
+  if not argv then return end
+  local h = e:harness_for("verifier", e:verifier_role())
+  local res, err = h:run(argv, { timeout = e.team.test_timeout or 120 })
+  if not res then reasons[#reasons + 1] = "tests could not run: " .. tostring(err) return end
+  e:emit("tests", { argv = table.concat(argv, " "), code = res.code, timed_out = res.timed_out })
+  if res.code ~= 0 or res.timed_out then
+    reasons[#reasons + 1] = string.format("tests failed (%s %s): %s", table.concat(argv, " "),
+      res.timed_out and "timed out" or ("exit " .. tostring(res.code or res.signal)),
+      util.oneline(util.tail((res.stdout or "") .. (res.stderr or ""), 600), 600))
+  end
+end
+
+-- Contract validation, the team's tests and the reviewer; a failure rolls
+-- both halves back to the last snapshot and spends one retry.
+function M.VERIFY(e)
+  local reasons = {}
+  for _, v in ipairs(e.db:validate(e.run.id, e.workspace).violations or {}) do
+    reasons[#reasons + 1] = "contract: " .. (v.message or tostring(v.kind))
+  end
+  for _, r in ipairs(e.db:reqs(e.run.id, { status = "BLOCKED" })) do
+    reasons[#reasons + 1] = string.format("task %s blocked", r.id)
+  end
+  run_tests(e, reasons)
+  review(e, reasons)
+  e:emit("verify", { ok = #reasons == 0, reasons = reasons })
+  if #reasons == 0 then return { ok = true, summary = "verified" } end
+  return e:rollback(reasons)
+end
+
+function M.COMMIT(e)
+  local sid = snapshot.take(e, "commit")
+  local meta = e.run.meta or {}
+  meta.failures = nil
+  e.run.meta, e.run.retry_used = meta, 0
+  e.db:update_run(e.run.id, { retry_used = 0, meta = meta })
+  return { ok = true, summary = "snapshot " .. tostring(sid) }
+end
+
+function M.DONE(e, d)
+  local v = e.view
+  if not v.all_done then
+    return { ok = false, summary = string.format("ignored: %d of %d tasks are DONE", v.counts.DONE,
+      v.counts.total) }
+  end
+  snapshot.hold_root(e)
+  local ok, err = e.db:complete(e.run.root, "controller", e.root_epoch, "DONE", d.reasoning or "all tasks verified")
+  if not ok then return { ok = false, summary = "cannot close the root requirement: " .. tostring(err) } end
+  return { ok = true, final = "DONE", summary = "all tasks done and verified" }
+end
+
+function M.FAIL(e, d)
+  return { ok = true, final = "FAILED", summary = d.reasoning or "the policy gave up" }
+end
+
+return M

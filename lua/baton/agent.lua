@@ -1,0 +1,108 @@
+-- baton.agent: one agent's tool-calling conversation on one task. It asks
+-- the model, runs the tools it calls through the harness and the SSOT, feeds
+-- the results back, and stops when the agent reports done or blocked, answers
+-- without a tool call, or runs out of turns. The transcript is saved in the
+-- SSOT after every turn.
+local cjson = require "cjson"
+local errors = require "baton.errors"
+local json = require "baton.json"
+local sys = require "baton.sys"
+local tools = require "baton.tools"
+local util = require "baton.util"
+
+local M = {}
+
+local EFFECTS = { write_file = true, delete_file = true, run_command = true, add_requirement = true,
+  register_contract = true }
+
+-- The text that introduces the task: description, criteria, contracts and
+-- what failed last time (so a retry learns from the rollback).
+function M.describe(e, task)
+  local lines = { "Task " .. task.id .. ": " .. task.description }
+  if task.acceptance and #task.acceptance > 0 then
+    lines[#lines + 1] = "Acceptance criteria:"
+    for _, c in ipairs(task.acceptance) do lines[#lines + 1] = "- " .. c end
+  end
+  local contracts = e.db:contracts(e.run.id)
+  if #contracts > 0 then
+    lines[#lines + 1] = "Contracts in force:"
+    for _, c in ipairs(contracts) do
+      lines[#lines + 1] = string.format("- %s (%s): %s", c.name, c.kind, cjson.encode(c.spec))
+    end
+  end
+  local failures = e:failures()
+  if #failures > 0 then
+    lines[#lines + 1] = string.format("The previous attempt (%d) failed verification and was rolled back:",
+      e.run.retry_used or 0)
+    for _, f in ipairs(failures) do lines[#lines + 1] = "- " .. f end
+  end
+  return table.concat(lines, "\n")
+end
+
+local function save_transcript(e, task, messages)
+  if task then e.db:set_transcript(task.id, json.encode(messages)) end
+end
+
+-- converse{agent=, role=, task=, messages=, tool_ctx=} -> outcome, err
+-- outcome = {status="DONE"|"BLOCKED", reason=}; tool_ctx gets .outcome set by
+-- the task_done / task_blocked tools.
+function M.converse(e, c)
+  local role = c.role
+  local t = c.tool_ctx
+  local req = {
+    model = e:model_for(role.name), system = role.prompt .. "\n\nWorkspace: the project folder. " ..
+      "Requirement of the whole run: " .. e.run.requirement,
+    messages = c.messages, tools = tools.for_role(role.tools), agent = c.agent, role = role.name,
+  }
+  for turn = 1, role.max_turns or 12 do
+    if sys.interrupted() then errors.raise(errors.INTERRUPTED, "interrupted") end
+    local resp, err, code = e.llm:chat(req)
+    if not resp then
+      return { status = "BLOCKED", reason = string.format("LLM failed: %s (%s)", err, code) }
+    end
+    local msg = { role = "assistant", content = resp.text or "", tool_calls = resp.tool_calls }
+    if not resp.tool_calls or #resp.tool_calls == 0 then msg.tool_calls = nil end
+    c.messages[#c.messages + 1] = msg
+    if not msg.tool_calls then
+      save_transcript(e, c.task, c.messages)
+      return t.outcome or { status = "DONE", reason = util.oneline(resp.text, 200) }
+    end
+    for i, call in ipairs(msg.tool_calls) do
+      call.id = call.id or ("call_" .. turn .. "_" .. i)
+      local result = tools.call(t, call.name, call.arguments, role.tools)
+      if EFFECTS[call.name] and not result:find("^denied") and not result:find("^error") then
+        e.effects = (e.effects or 0) + 1 -- the no-progress check counts changes to the world
+      end
+      e:emit("tool", { agent = c.agent, task = c.task and c.task.id, tool = call.name,
+        target = type(call.arguments) == "table" and (call.arguments.path or
+          (type(call.arguments.argv) == "table" and table.concat(call.arguments.argv, " ")) or
+          call.arguments.key) or nil,
+        result = util.oneline(result, 100) })
+      c.messages[#c.messages + 1] = { role = "tool", tool_call_id = call.id, name = call.name,
+        content = result }
+    end
+    save_transcript(e, c.task, c.messages)
+    if t.outcome then return t.outcome end
+  end
+  return { status = "BLOCKED", reason = string.format("ran out of turns (%d)", role.max_turns or 12) }
+end
+
+-- Runs a claimed task to DONE or BLOCKED and completes it in the SSOT under
+-- the claim's lease (a holder whose lease was taken over cannot complete).
+function M.run_task(e, task, agent_name, epoch)
+  local role = e:role_of(agent_name)
+  local t = { h = e:harness_for(agent_name, role), task = task, round = e.round, agent = agent_name }
+  t.describe_task = function() return M.describe(e, task) end
+  e:emit("task.start", { task = task.id, agent = agent_name })
+  local outcome = M.converse(e, {
+    agent = agent_name, role = role, task = task, tool_ctx = t,
+    messages = { { role = "user", content = M.describe(e, task) } },
+  })
+  local ok, err, code = e.db:complete(task.id, agent_name, epoch, outcome.status, outcome.reason)
+  e:emit("task.end", { task = task.id, agent = agent_name, status = outcome.status,
+    reason = outcome.reason, lease = ok and "held" or code })
+  if not ok then return { status = "LOST", reason = err } end
+  return outcome
+end
+
+return M

@@ -1,0 +1,177 @@
+-- baton.llm.wire: what the HTTP providers share: keys and base URLs from the
+-- environment, one POST with retries (baton.retry backoff, baton.loop sleeps,
+-- an overall deadline), provider error messages, and redaction so an API key
+-- never reaches an error message, a log or a cassette.
+local json = require "baton.json"
+
+local M = {}
+
+-- Read through this field so tests can give a process its environment.
+M.getenv = os.getenv
+
+function M.env(name)
+  local v = M.getenv(name)
+  if v == "" then return nil end
+  return v
+end
+
+-- The key in variable var, or nil, "<VAR> is not set (needed for model m)", "no_key".
+function M.key(var, spec)
+  local k = M.env(var)
+  if not k then return nil, string.format("%s is not set (needed for model %s)", var, spec.model), "no_key" end
+  return k
+end
+
+-- A URL fit for messages: no user info, no query string (keys hide there).
+function M.show_url(url)
+  return (url:gsub("//[^/@]*@", "//"):gsub("%?.*$", ""))
+end
+
+-- base plus the caller's extra headers (req.headers: proxies, OpenRouter's
+-- HTTP-Referer, test servers); they never enter keys or cassettes.
+function M.headers(base, extra)
+  for k, v in pairs(extra or {}) do base[string.lower(k)] = v end
+  return base
+end
+
+local function redact(s, secret)
+  if secret and #secret >= 4 then
+    local from = 1
+    while true do
+      local i, j = s:find(secret, from, true)
+      if not i then break end
+      s = s:sub(1, i - 1) .. "[redacted]" .. s:sub(j + 1)
+      from = i + 10
+    end
+  end
+  return s
+end
+M.redact = redact
+
+-- The provider's own error message from an error body (OpenAI and Anthropic
+-- both use {error={message=}}; some servers send {error="..."} or {message=}).
+function M.error_message(body)
+  local t = json.decode(body or "")
+  if type(t) == "table" then
+    local e = t.error
+    if type(e) == "table" and type(e.message) == "string" then return e.message end
+    if type(e) == "string" then return e end
+    if type(t.message) == "string" then return t.message end
+  end
+  local s = (body or ""):gsub("%s+", " "):sub(1, 200)
+  return s ~= "" and s or "(empty body)"
+end
+
+local function status_code(status)
+  if status == 401 or status == 403 then return "auth" end
+  if status == 429 then return "rate_limit" end
+  if status == 408 then return "timeout" end
+  if status >= 500 or status == 409 then return "server" end
+  return "bad_request"
+end
+
+local function transport_code(code)
+  if code == "timeout" or code == "idle_timeout" then return "timeout" end
+  return "transport"
+end
+
+local function gave_up(n) return n > 1 and string.format(" (gave up after %d attempts)", n) or "" end
+
+-- POSTs p.body (a table, encoded canonically) to p.url with p.headers.
+-- p = {provider=, url=, headers=, body=, secret=, timeout=, on_event=,
+--      max_attempts=, retry_base=}. Retries what baton.retry calls retryable
+-- (408/409/429/5xx; connect, truncated, transport failures) with its backoff
+-- (Retry-After, x-should-retry) until max_attempts or the deadline; never
+-- retries a timeout or a stream whose events were already delivered. Returns res (status 200) with res.latency and
+-- res.http_attempts, or nil, "provider: ...", code.
+function M.post(p)
+  local http, loop, retry = require "baton.http", require "baton.loop", require "baton.retry"
+  local timeout = p.timeout or 300
+  local deadline = loop.now() + timeout
+  local body = json.encode(p.body)
+  local max = p.max_attempts or 4
+  local streamed = false
+  local on_event
+  if p.on_event then on_event = function(ev) streamed = true return p.on_event(ev) end end
+  local attempt, msg, code, retry_after, should_retry = 0, nil, nil, nil, nil
+  while true do
+    attempt = attempt + 1
+    local t0 = loop.now()
+    local res, err, ecode = http.request { method = "POST", url = p.url, headers = p.headers, body = body,
+      timeout = math.max(deadline - t0, 0.001), connect_timeout = math.min(10, timeout),
+      idle_timeout = p.on_event and math.min(120, timeout) or nil, -- a stalled stream
+      on_event = on_event }
+    local again
+    if res and res.status >= 200 and res.status < 300 and res.incomplete_event then
+      msg, code, again = string.format("%s: the stream from %s ended inside an event", p.provider,
+        M.show_url(p.url)), "transport", false
+    elseif res and res.status >= 200 and res.status < 300 then
+      res.latency, res.http_attempts = loop.now() - t0, attempt
+      return res
+    elseif res then
+      msg = string.format("%s: %d %s", p.provider, res.status, M.error_message(res.body))
+      code = status_code(res.status)
+      again = retry.retryable(res.status)
+      retry_after, should_retry = res.headers["retry-after"], res.headers["x-should-retry"]
+    else
+      code = transport_code(ecode)
+      local what = code == "timeout" and "no reply in time from %s" or
+        ecode == "connect" and "cannot reach %s" or "request to %s failed"
+      msg = string.format("%s: " .. what .. ": %s", p.provider, M.show_url(p.url), tostring(err))
+      -- the deadline is the whole call's: a timeout is not retried
+      again = code ~= "timeout" and retry.retryable(ecode)
+      retry_after, should_retry = nil, nil
+    end
+    if not again or streamed or attempt >= max then break end
+    local delay = retry.backoff { attempt = attempt - 1, base = p.retry_base or 0.5, cap = 30,
+                                  retry_after = retry_after, should_retry = should_retry }
+    if not delay or loop.now() + delay >= deadline then break end
+    loop.sleep(delay)
+  end
+  return nil, redact(msg .. gave_up(attempt), p.secret), code
+end
+
+-- Decodes a 2xx body or says clearly that the server sent something else.
+function M.decode_body(provider, res)
+  local t, err = json.decode(res.body or "")
+  if type(t) ~= "table" then
+    local snippet = (res.body or ""):gsub("%s+", " "):sub(1, 80)
+    return nil, string.format("%s: malformed reply (%s): '%s'", provider,
+      err and err:gsub("^json: ", "") or "not a JSON object", snippet), "server"
+  end
+  return json.strip_nulls(t)
+end
+
+-- Copies a JSON schema, marking the keywords whose values are arrays, so an
+-- empty `required = {}` is sent as [] and not {}. Property names are data:
+-- a property called "enum" stays a property.
+local ARRAY_KEYWORDS = { required = true, enum = true, anyOf = true, oneOf = true, allOf = true, type = true }
+
+function M.schema_copy(s)
+  if type(s) ~= "table" then return s end
+  local out = {}
+  for k, v in pairs(s) do
+    if k == "properties" and type(v) == "table" then
+      out[k] = {}
+      for name, sub in pairs(v) do out[k][name] = M.schema_copy(sub) end
+    elseif ARRAY_KEYWORDS[k] and type(v) == "table" then
+      out[k] = setmetatable({}, json.array_mt)
+      for i, x in ipairs(v) do out[k][i] = M.schema_copy(x) end
+    else
+      out[k] = M.schema_copy(v)
+    end
+  end
+  return out
+end
+
+-- Tool-call arguments as a table: the JSON string OpenAI sends, or an object
+-- as Ollama sends. A broken string gives {} and an error note.
+function M.arguments(a)
+  if type(a) == "table" then return a end
+  if a == nil or a == "" then return {} end
+  local t, err = json.decode(a)
+  if type(t) ~= "table" then return {}, "arguments are not a JSON object (" .. (err or "got " .. a) .. ")" end
+  return json.strip_nulls(t)
+end
+
+return M

@@ -1,0 +1,49 @@
+-- baton.snapshot: one call that snapshots, or restores, the SSOT and the
+-- workspace together, so a task can never stay DONE while its code was
+-- rolled back. The workspace half is content-addressed in .baton/objects.
+local harness = require "baton.harness"
+
+local M = {}
+
+local function store_of(e) return e.workspace .. "/.baton/objects" end
+
+-- Takes a snapshot of both halves; returns the SSOT snapshot id.
+function M.take(e, label)
+  local ref = harness.snapshot(e.workspace, { store = store_of(e), ignore = e.ignore })
+  local sid = e.db:snapshot(e.run.id, label, ref)
+  e:emit("snapshot", { label = label, snapshot = sid, ref = ref })
+  return sid
+end
+
+-- Restores both halves to the newest snapshot. The money spent, the retry
+-- count and the notes about failures are facts about time, not state:
+-- they survive the restore.
+function M.restore_last(e)
+  local snaps = e.db:snapshots(e.run.id)
+  local last = snaps[#snaps]
+  if not last then return nil end
+  local keep = { spent = e.run.spent, retry_used = e.run.retry_used, meta = e.run.meta,
+    iteration = e.run.iteration }
+  local ref = e.db:restore(e.run.id, last.id)
+  e.plan_version = (e.plan_version or 0) + 1
+  harness.rollback(e.workspace, ref, { store = store_of(e), ignore = e.ignore })
+  e.db:update_run(e.run.id, keep)
+  e.run = e.db:run(e.run.id)
+  M.hold_root(e)
+  e:emit("rollback", { snapshot = last.id, label = last.label })
+  return last.id
+end
+
+-- The controller holds the root requirement while the run works; a restore
+-- (which releases claims) or a crash gives it back, so take it again.
+function M.hold_root(e)
+  local root = e.db:req(e.run.root)
+  if root.status == "PENDING" then
+    local lease = e.db:claim(e.run.root, "controller", { pid = e.pid })
+    e.root_epoch = lease and lease.epoch
+  elseif root.status == "IN_PROGRESS" then
+    e.root_epoch = root.lease_epoch
+  end
+end
+
+return M

@@ -1,0 +1,90 @@
+-- baton.util: small pure helpers shared by the engine and usable from user
+-- scripts (no I/O).
+local M = {}
+
+function M.copy(t)
+  local c = {}
+  for k, v in pairs(t or {}) do c[k] = v end
+  return c
+end
+
+function M.merge(a, b)
+  local c = M.copy(a)
+  for k, v in pairs(b or {}) do c[k] = v end
+  return c
+end
+
+-- The text cut to n characters with a marker, for prompts and one-line logs.
+function M.clip(s, n)
+  s = tostring(s or "")
+  if #s <= n then return s end
+  return s:sub(1, n) .. string.format("... [%d more bytes]", #s - n)
+end
+
+-- The last n characters, for the tail of a command's output.
+function M.tail(s, n)
+  s = tostring(s or "")
+  if #s <= n then return s end
+  return "[...] " .. s:sub(-n)
+end
+
+function M.oneline(s, n)
+  return M.clip(tostring(s or ""):gsub("%s+", " "), n or 120)
+end
+
+function M.normalize(s)
+  return tostring(s or ""):lower():gsub("[%p%s]+", " "):gsub("^ ", ""):gsub(" $", "")
+end
+
+function M.map(t, f)
+  local r = {}
+  for i, v in ipairs(t) do r[i] = f(v, i) end
+  return r
+end
+
+function M.filter(t, f)
+  local r = {}
+  for _, v in ipairs(t) do if f(v) then r[#r + 1] = v end end
+  return r
+end
+
+function M.contains(t, x)
+  for _, v in ipairs(t or {}) do if v == x then return true end end
+  return false
+end
+
+function M.sorted_keys(t)
+  local ks = {}
+  for k in pairs(t) do ks[#ks + 1] = k end
+  table.sort(ks, function(a, b) return tostring(a) < tostring(b) end)
+  return ks
+end
+
+-- Deep-freezes a table for policies: reads work, writes raise.
+function M.readonly(t)
+  if type(t) ~= "table" then return t end
+  local proxy = {}
+  return setmetatable(proxy, {
+    __index = function(_, k) return M.readonly(t[k]) end,
+    __newindex = function(_, k) error("the view is read-only (tried to set '" .. tostring(k) .. "')", 2) end,
+    __len = function() return #t end,
+    __pairs = function()
+      return function(_, k)
+        local nk, nv = next(t, k)
+        return nk, M.readonly(nv)
+      end, proxy, nil
+    end,
+  })
+end
+
+function M.format_cost(usd)
+  if usd == nil then return "unknown" end
+  return string.format("$%.4f", usd)
+end
+
+function M.format_duration(s)
+  if s < 60 then return string.format("%.1fs", s) end
+  return string.format("%dm%02ds", s // 60, math.floor(s % 60))
+end
+
+return M
