@@ -29,8 +29,10 @@ void bt_harness_release(bt_harness *h) {
 }
 
 static int ensure_tmpdir(bt_harness *h, bt_herr *e) {
+    static int swept;
     if (h->tmpdir[0]) return 0;
-    snprintf(h->tmpdir, sizeof h->tmpdir, "/tmp/baton-run-XXXXXX");
+    if (!swept++) bt_sweep_stale("/tmp", "baton-run-", 0);
+    snprintf(h->tmpdir, sizeof h->tmpdir, "/tmp/baton-run-%d-XXXXXX", (int)getpid());
     if (mkdtemp(h->tmpdir)) return 0;
     h->tmpdir[0] = '\0';
     return bt_herr_set(e, "EIO", "EIO: cannot create the commands' temp folder: %s",

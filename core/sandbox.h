@@ -23,6 +23,13 @@ typedef struct bt_probe {
 
 /* Probes once per process; later calls return the cached facts. */
 const bt_probe *bt_sandbox_probe(void);
+/* Removes what dead baton processes left in dir: entries named
+ * <prefix><pid>-... owned by this user whose pid is gone (their cgroups
+ * with rmdir, their temp folders recursively). A SIGKILLed baton cannot
+ * clean up after itself; the next one does. */
+void bt_sweep_stale(const char *dir, const char *prefix, int cgroup);
+int bt_pid_alive(pid_t pid);
+
 /* One sentence per missing mechanism ("<mechanism>: <consequence>") for
  * doctor and the run header; returns how many (at most 8). */
 int bt_sandbox_missing(const bt_probe *p, const char *out[8]);

@@ -10,6 +10,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <ftw.h>
+#include <signal.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +30,33 @@ double bt_mono(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int bt_pid_alive(pid_t pid) { return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM); }
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f) {
+    (void)st, (void)flag, (void)f;
+    remove(path);
+    return 0;
+}
+
+void bt_sweep_stale(const char *dir, const char *prefix, int cgroup) {
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    size_t n = strlen(prefix);
+    while (d && (de = readdir(d)) != NULL) {
+        char path[600];
+        struct stat st;
+        if (strncmp(de->d_name, prefix, n) != 0) continue;
+        pid_t pid = (pid_t)atoi(de->d_name + n);
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        if (pid <= 0 || bt_pid_alive(pid) || lstat(path, &st) != 0 || !S_ISDIR(st.st_mode) ||
+            st.st_uid != getuid())
+            continue;
+        if (cgroup) rmdir(path); /* fails while a process is still inside: fine */
+        else nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    }
+    if (d) closedir(d);
 }
 
 /* This process's cgroup path in the hierarchy holding controller ("pids"
@@ -81,6 +110,7 @@ static void probe_cgroup(bt_probe *p) {
         if (ok) {
             p->cgroup_pids = 1;
             snprintf(p->cgroup_base, sizeof p->cgroup_base, "%s", base);
+            bt_sweep_stale(base, "baton-", 1);
             return;
         }
     }

@@ -384,9 +384,25 @@ T.test("3.7 when baton is killed its commands die with it", function()
     h:run{ "sleep", "1000.875" }
   ]])
   local r = T.run{ "sh", "-c", T.q(T.bin) .. " exec " .. T.q(ws .. "/../orphan.lua") .. " " .. T.q(ws) ..
-    " & b=$!; sleep 1; kill -9 $b; wait $b; sleep 0.5" }
+    " & b=$!; sleep 1; kill -9 $b; wait $b; echo $b; sleep 0.5" }
   T.eq(r.code, 0)
   T.eq(running{ "sleep", "1000.875" }, 0, "no orphaned command")
+  local pid = r.out:match("^(%d+)")
+  local function left()
+    local p = io.popen("ls -d /tmp/baton-run-" .. pid .. "-* " .. (probe.cgroup_base or "/nonexistent") ..
+      "/baton-" .. pid .. "-* 2>/dev/null")
+    local out = p:read("a")
+    p:close()
+    return out
+  end
+  T.ok(left() ~= "", "a killed baton leaves its temp folder (and cgroup) behind")
+  T.write(ws .. "/../sweep.lua", [[
+    local h = require("baton.harness").new{ workspace = ..., policy = { commands = { "true" } } }
+    h:run{ "true" }
+    h:close()
+  ]])
+  T.eq(T.baton({ "exec", ws .. "/../sweep.lua", ws }).code, 0)
+  T.eq(left(), "", "the next baton swept them")
 end)
 
 -- A listing of the tree with modes, link targets and content hashes.
