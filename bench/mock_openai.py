@@ -4,6 +4,7 @@ chat-completions server on 127.0.0.1 with a fixed artificial latency.
 
 Standard library only. It answers by rule:
   planner (system prompt mentions "planner")  -> N add_requirement tool calls
+                                                (then "plan complete" after the results)
   reviewer (system prompt mentions "review")  -> {"approved": true, "reasons": []}
   a worker's first call                        -> one write_file tool call
   a worker's call after a tool result          -> a final "done" text
@@ -31,6 +32,8 @@ def reply(req):
     msgs = req.get("messages", [])
     system = " ".join(m.get("content") or "" for m in msgs if m.get("role") == "system")
     last = msgs[-1] if msgs else {}
+    if "planner" in system and last.get("role") == "tool":
+        return {"role": "assistant", "content": "plan complete"}
     if "planner" in system:
         calls = [tool_call(i, "add_requirement", {
             "key": "t%d" % i, "description": "Write out/file%d.txt" % i,

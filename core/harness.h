@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 
 typedef struct bt_herr {
-    char code[16];  /* "denied", "too_large", "ENOENT", ... */
+    char code[16]; /* "denied", "too_large", "ENOENT", ... */
     char msg[600];
     int err; /* the errno behind it, when there is one */
 } bt_herr;
@@ -19,10 +19,10 @@ int bt_herr_set(bt_herr *e, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 typedef struct bt_cmd_rule {
-    char *name;     /* bare program name */
-    char **args;    /* NULL: any arguments; else patterns for the joined arguments */
+    char *name;  /* bare program name */
+    char **args; /* NULL: any arguments; else patterns for the joined arguments */
     int nargs;
-    int escapes;    /* 1: known escape hatches allowed for this program */
+    int escapes; /* 1: known escape hatches allowed for this program */
 } bt_cmd_rule;
 
 /* Everything is owned by the policy and freed by bt_policy_free. */
@@ -32,8 +32,8 @@ typedef struct bt_policy {
     bt_cmd_rule *cmds;
     int ncmds;
     int shell, network;
-    double timeout;           /* seconds */
-    size_t output_cap;        /* bytes per stream */
+    double timeout;    /* seconds */
+    size_t output_cap; /* bytes per stream */
     size_t max_read, max_write;
     long memory_mb, cpu_seconds, max_procs, file_mb;
 } bt_policy;
@@ -41,8 +41,10 @@ typedef struct bt_policy {
 void bt_policy_defaults(bt_policy *p);
 void bt_policy_free(bt_policy *p);
 
-/* Glob over '/'-separated paths: '*' and '?' stay within a segment, a
- * double star spans segments ("src/" + double star also matches "src"). */
+/* Glob over '/'-separated paths: '*' and '?' stay within a segment; a
+ * segment that is exactly a double star spans zero or more segments (so
+ * "src/" + double star also matches "src"); elsewhere a double star acts as
+ * '*'. Linear-ish at worst; paths deeper than 256 segments never match. */
 int bt_glob_match(const char *pat, const char *path);
 
 /* Normalizes a workspace-relative path lexically into out ("." for the
@@ -59,7 +61,7 @@ int bt_policy_path(const bt_policy *p, const char *rel, int write, bt_herr *e);
 int bt_policy_argv(const bt_policy *p, const char *const argv[], char *exe, size_t cap, bt_herr *e);
 
 /* True when the comma-separated BATON_SANDBOX_DISABLE names mechanism
- * ("landlock", "netns", "pidns", "cgroup", "openat2"): a switch for tests of
+ * ("landlock", "netns", "pidns", "mntns", "cgroup", "openat2"): a switch for tests of
  * the fallbacks and for hosts where a mechanism misbehaves. doctor says so. */
 int bt_disabled(const char *mechanism);
 
@@ -81,8 +83,8 @@ int bt_ws_openat(const bt_ws *w, const char *rel, int flags, int mode, int follo
 int bt_ws_relpath(const bt_ws *w, int fd, char *out, size_t cap);
 
 /* Guarded operations. rel is normalized and already allowed by the policy. */
-int bt_ws_read(const bt_ws *w, const char *rel, size_t cap, char **data, size_t *len,
-               char *real, size_t realcap, bt_herr *e);
+int bt_ws_read(const bt_ws *w, const char *rel, size_t cap, char **data, size_t *len, char *real,
+               size_t realcap, bt_herr *e);
 int bt_ws_write(const bt_ws *w, const char *rel, const char *data, size_t len, bt_herr *e);
 int bt_ws_mkdir(const bt_ws *w, const char *rel, bt_herr *e);
 int bt_ws_delete(const bt_ws *w, const char *rel, bt_herr *e);

@@ -89,7 +89,8 @@ int bt_ws_openat(const bt_ws *w, const char *rel, int flags, int mode, int follo
                            .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS |
                                       (follow ? 0 : RESOLVE_NO_SYMLINKS)};
     int fd;
-    do fd = (int)syscall(SYS_openat2, w->fd, rel, &how, sizeof how);
+    do
+        fd = (int)syscall(SYS_openat2, w->fd, rel, &how, sizeof how);
     while (fd < 0 && errno == EAGAIN);
     if (fd < 0 && errno == ENOSYS) {
         no_openat2 = 1;
@@ -111,8 +112,8 @@ int bt_ws_relpath(const bt_ws *w, int fd, char *out, size_t cap) {
     return snprintf(out, cap, "%s", real + rl + 1) < (int)cap ? 0 : -1;
 }
 
-int bt_ws_read(const bt_ws *w, const char *rel, size_t cap, char **data, size_t *len,
-               char *real, size_t realcap, bt_herr *e) {
+int bt_ws_read(const bt_ws *w, const char *rel, size_t cap, char **data, size_t *len, char *real,
+               size_t realcap, bt_herr *e) {
     int fd = bt_ws_openat(w, rel, O_RDONLY | O_NOCTTY | O_NONBLOCK, 0, 1, e);
     if (fd < 0) return -1;
     struct stat st;
@@ -127,8 +128,10 @@ int bt_ws_read(const bt_ws *w, const char *rel, size_t cap, char **data, size_t 
     }
     if ((size_t)st.st_size > cap) {
         close(fd);
-        return bt_herr_set(e, "too_large", "too_large: %s is %lld bytes, over the read cap "
-                           "of %zu bytes", rel, (long long)st.st_size, cap);
+        return bt_herr_set(e, "too_large",
+                           "too_large: %s is %lld bytes, over the read cap "
+                           "of %zu bytes",
+                           rel, (long long)st.st_size, cap);
     }
     char *buf = malloc((size_t)st.st_size + 1);
     size_t got = 0;
@@ -292,9 +295,10 @@ static void walk_dir(walk *k, int dfd, const char *prefix) {
         if (k->count < k->max && fstatat(dirfd(d), names[i], &st, AT_SYMLINK_NOFOLLOW) == 0) {
             k->count++;
             int skip = k->fn(k->ud, rel, &st);
-            int sub = S_ISDIR(st.st_mode) && !skip
-                          ? openat(dirfd(d), names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-                          : -1;
+            int sub =
+                S_ISDIR(st.st_mode) && !skip
+                    ? openat(dirfd(d), names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                    : -1;
             if (sub >= 0) walk_dir(k, sub, rel);
         }
         free(names[i]);

@@ -32,6 +32,17 @@ static harness *check_h(lua_State *L) {
     return h;
 }
 
+/* Fields of the table on top. */
+static void seti(lua_State *L, const char *k, lua_Integer v) {
+    lua_pushinteger(L, v), lua_setfield(L, -2, k);
+}
+static void setb(lua_State *L, const char *k, int v) {
+    lua_pushboolean(L, v), lua_setfield(L, -2, k);
+}
+static void sets(lua_State *L, const char *k, const char *v) {
+    lua_pushstring(L, v), lua_setfield(L, -2, k);
+}
+
 /* ---- policy table -> bt_policy ---- */
 
 static char **str_list(lua_State *L, int t, const char *key, int *n, const char *const *def) {
@@ -43,7 +54,8 @@ static char **str_list(lua_State *L, int t, const char *key, int *n, const char 
         for (; def[*n]; (*n)++) {
         }
         char **v = calloc((size_t)*n + 1, sizeof *v);
-        for (int i = 0; v && i < *n; i++) v[i] = strdup(def[i]);
+        for (int i = 0; v && i < *n; i++)
+            v[i] = strdup(def[i]);
         return v;
     }
     if (ty != LUA_TTABLE) luaL_error(L, "policy field '%s' must be a list of strings", key);
@@ -51,7 +63,8 @@ static char **str_list(lua_State *L, int t, const char *key, int *n, const char 
     char **v = calloc((size_t)len + 1, sizeof *v);
     for (int i = 1; v && i <= len; i++) {
         if (lua_rawgeti(L, -1, i) != LUA_TSTRING) {
-            for (int j = 0; j < *n; j++) free(v[j]);
+            for (int j = 0; j < *n; j++)
+                free(v[j]);
             free(v);
             luaL_error(L, "policy field '%s' must be a list of strings", key);
         }
@@ -81,9 +94,18 @@ static void cmd_rule(lua_State *L, int t, bt_cmd_rule *r) {
     }
 }
 
-static const char *const POLICY_KEYS[] = {
-    "read", "write", "deny", "commands", "shell", "network", "timeout", "output_cap",
-    "memory_mb", "cpu_seconds", "max_procs", "file_mb", "env_pass", "max_read", "max_write", NULL};
+static const char *const POLICY_KEYS[] = {"read",      "write",       "deny",      "commands",
+                                          "shell",     "network",     "timeout",   "output_cap",
+                                          "memory_mb", "cpu_seconds", "max_procs", "file_mb",
+                                          "env_pass",  "max_read",    "max_write", NULL};
+
+/* A size or limit: an integer >= 0 (for the rlimits, 0 means none). */
+static lua_Integer count(lua_State *L, int t, const char *key, lua_Integer def) {
+    lua_Integer v = bt_opt_int_field(L, t, key, def);
+    if (v < 0 || v > ((lua_Integer)1 << 48))
+        luaL_error(L, "policy field '%s' must be between 0 and 2^48", key);
+    return v;
+}
 
 /* The policy table is at t; p starts from the defaults and is owned by the
  * harness userdata already, so a raise mid-way leaks nothing (__gc frees). */
@@ -104,13 +126,13 @@ static void read_policy(lua_State *L, int t, bt_policy *p) {
     p->shell = bt_opt_bool_field(L, t, "shell", 0);
     p->network = bt_opt_bool_field(L, t, "network", 0);
     p->timeout = bt_opt_num_field(L, t, "timeout", p->timeout);
-    p->output_cap = (size_t)bt_opt_int_field(L, t, "output_cap", (lua_Integer)p->output_cap);
-    p->max_read = (size_t)bt_opt_int_field(L, t, "max_read", (lua_Integer)p->max_read);
-    p->max_write = (size_t)bt_opt_int_field(L, t, "max_write", (lua_Integer)p->max_write);
-    p->memory_mb = (long)bt_opt_int_field(L, t, "memory_mb", p->memory_mb);
-    p->cpu_seconds = (long)bt_opt_int_field(L, t, "cpu_seconds", p->cpu_seconds);
-    p->max_procs = (long)bt_opt_int_field(L, t, "max_procs", p->max_procs);
-    p->file_mb = (long)bt_opt_int_field(L, t, "file_mb", p->file_mb);
+    p->output_cap = (size_t)count(L, t, "output_cap", (lua_Integer)p->output_cap);
+    p->max_read = (size_t)count(L, t, "max_read", (lua_Integer)p->max_read);
+    p->max_write = (size_t)count(L, t, "max_write", (lua_Integer)p->max_write);
+    p->memory_mb = (long)count(L, t, "memory_mb", p->memory_mb);
+    p->cpu_seconds = (long)count(L, t, "cpu_seconds", p->cpu_seconds);
+    p->max_procs = (long)count(L, t, "max_procs", p->max_procs);
+    p->file_mb = (long)count(L, t, "file_mb", p->file_mb);
     if (p->timeout <= 0) luaL_error(L, "policy field 'timeout' must be positive");
     int ty = lua_getfield(L, t, "commands");
     if (ty != LUA_TNIL && ty != LUA_TTABLE) luaL_error(L, "policy field 'commands' must be a list");
@@ -135,16 +157,11 @@ static void audit(lua_State *L, harness *h, const char *action, const char *targ
     if (h->audit_ref == LUA_NOREF) return;
     lua_rawgeti(L, LUA_REGISTRYINDEX, h->audit_ref);
     lua_createtable(L, 0, 5);
-    lua_pushstring(L, h->agent);
-    lua_setfield(L, -2, "agent");
-    lua_pushstring(L, action);
-    lua_setfield(L, -2, "action");
-    lua_pushstring(L, target);
-    lua_setfield(L, -2, "target");
-    lua_pushstring(L, allow ? "allow" : "deny");
-    lua_setfield(L, -2, "decision");
-    lua_pushstring(L, summary);
-    lua_setfield(L, -2, "summary");
+    sets(L, "agent", h->agent);
+    sets(L, "action", action);
+    sets(L, "target", target);
+    sets(L, "decision", allow ? "allow" : "deny");
+    sets(L, "summary", summary);
     lua_call(L, 1, 0);
 }
 
@@ -158,8 +175,10 @@ static int deny(lua_State *L, harness *h, const char *action, const char *target
 static int guard(lua_State *L, harness *h, const char *action, int write, char *rel, size_t cap) {
     const char *path = luaL_checkstring(L, 2);
     bt_herr e;
-    if (strlen(path) != lua_rawlen(L, 2)) return bt_fail(L, "EINVAL", "invalid path: it holds a NUL byte");
-    if (bt_path_normalize(path, rel, cap, &e) != 0 || bt_policy_path(&h->core.pol, rel, write, &e) != 0)
+    if (strlen(path) != lua_rawlen(L, 2))
+        return bt_fail(L, "EINVAL", "invalid path: it holds a NUL byte");
+    if (bt_path_normalize(path, rel, cap, &e) != 0 ||
+        bt_policy_path(&h->core.pol, rel, write, &e) != 0)
         return deny(L, h, action, path, &e);
     return 0;
 }
@@ -199,7 +218,8 @@ static int h_write(lua_State *L) {
                     len, rel, h->core.pol.max_write);
         return deny(L, h, "write", rel, &e);
     }
-    if (bt_ws_write(&h->core.ws, rel, lua_tostring(L, 3), len, &e) != 0) return deny(L, h, "write", rel, &e);
+    if (bt_ws_write(&h->core.ws, rel, lua_tostring(L, 3), len, &e) != 0)
+        return deny(L, h, "write", rel, &e);
     char sum[64];
     snprintf(sum, sizeof sum, "%zu bytes", len);
     audit(L, h, "write", rel, 1, sum);
@@ -208,8 +228,8 @@ static int h_write(lua_State *L) {
 }
 
 /* mkdir and delete: guard, do, audit, true. */
-static int change(lua_State *L, const char *action, int (*op)(const bt_ws *, const char *, bt_herr *),
-                  const char *summary) {
+static int change(lua_State *L, const char *action,
+                  int (*op)(const bt_ws *, const char *, bt_herr *), const char *summary) {
     harness *h = check_h(L);
     char rel[4096];
     if (guard(L, h, action, 1, rel, sizeof rel)) return 3;
@@ -220,8 +240,12 @@ static int change(lua_State *L, const char *action, int (*op)(const bt_ws *, con
     return 1;
 }
 
-static int h_mkdir(lua_State *L) { return change(L, "mkdir", bt_ws_mkdir, "created"); }
-static int h_delete(lua_State *L) { return change(L, "delete", bt_ws_delete, "deleted"); }
+static int h_mkdir(lua_State *L) {
+    return change(L, "mkdir", bt_ws_mkdir, "created");
+}
+static int h_delete(lua_State *L) {
+    return change(L, "delete", bt_ws_delete, "deleted");
+}
 
 static const char *type_name(mode_t m) {
     return S_ISREG(m) ? "file" : S_ISDIR(m) ? "dir" : S_ISLNK(m) ? "link" : "other";
@@ -236,12 +260,9 @@ static int h_stat(lua_State *L) {
     if (bt_ws_stat(&h->core.ws, rel, &st, &e) != 0) return deny(L, h, "stat", rel, &e);
     audit(L, h, "stat", rel, 1, type_name(st.st_mode));
     lua_createtable(L, 0, 4);
-    lua_pushstring(L, type_name(st.st_mode));
-    lua_setfield(L, -2, "type");
-    lua_pushinteger(L, (lua_Integer)st.st_size);
-    lua_setfield(L, -2, "size");
-    lua_pushinteger(L, (lua_Integer)(st.st_mode & 07777));
-    lua_setfield(L, -2, "mode");
+    sets(L, "type", type_name(st.st_mode));
+    seti(L, "size", (lua_Integer)st.st_size);
+    seti(L, "mode", (lua_Integer)(st.st_mode & 07777));
     lua_pushnumber(L, (lua_Number)st.st_mtim.tv_sec + (lua_Number)st.st_mtim.tv_nsec / 1e9);
     lua_setfield(L, -2, "mtime");
     return 1;
@@ -277,7 +298,8 @@ static int h_list(lua_State *L) {
     }
     lua_newtable(L);
     lister k = {L, &h->core.pol, glob, 0};
-    if (bt_ws_walk(&h->core.ws, LIST_MAX, list_one, &k, &e) < 0) return deny(L, h, "list", glob, &e);
+    if (bt_ws_walk(&h->core.ws, LIST_MAX, list_one, &k, &e) < 0)
+        return deny(L, h, "list", glob, &e);
     char sum[64];
     snprintf(sum, sizeof sum, "%d entries", k.n);
     audit(L, h, "list", glob, 1, sum);
@@ -294,7 +316,8 @@ static const char **check_argv(lua_State *L, int *argc) {
     luaL_argcheck(L, n >= 1, 2, "argv must hold at least the program name");
     const char **argv = lua_newuserdatauv(L, sizeof *argv * ((size_t)n + 1), 0);
     for (int i = 1; i <= n; i++) {
-        if (lua_rawgeti(L, 2, i) != LUA_TSTRING) luaL_argerror(L, 2, "argv must be a list of strings");
+        if (lua_rawgeti(L, 2, i) != LUA_TSTRING)
+            luaL_argerror(L, 2, "argv must be a list of strings");
         argv[i - 1] = lua_tostring(L, -1);
         if (strlen(argv[i - 1]) != lua_rawlen(L, -1)) luaL_argerror(L, 2, "argv holds a NUL byte");
         lua_pop(L, 1); /* still referenced by the argv table */
@@ -318,20 +341,14 @@ static void push_stream(lua_State *L, const char *buf, size_t n, int trunc, size
 
 static void push_result(lua_State *L, const bt_run_result *r, size_t cap) {
     lua_createtable(L, 0, 7);
-    if (r->signal) lua_pushnil(L);
-    else lua_pushinteger(L, r->code);
-    lua_setfield(L, -2, "code");
-    if (r->signal) lua_pushinteger(L, r->signal);
-    else lua_pushnil(L);
-    lua_setfield(L, -2, "signal");
-    lua_pushboolean(L, r->timed_out);
-    lua_setfield(L, -2, "timed_out");
+    seti(L, r->signal ? "signal" : "code",
+         r->signal ? r->signal : r->code); /* the other stays nil */
+    setb(L, "timed_out", r->timed_out);
     push_stream(L, r->out, r->nout, r->out_truncated, cap);
     lua_setfield(L, -2, "stdout");
     push_stream(L, r->err, r->nerr, r->err_truncated, cap);
     lua_setfield(L, -2, "stderr");
-    lua_pushboolean(L, r->out_truncated || r->err_truncated);
-    lua_setfield(L, -2, "truncated");
+    setb(L, "truncated", r->out_truncated || r->err_truncated);
     lua_pushnumber(L, r->duration);
     lua_setfield(L, -2, "duration");
 }
@@ -356,7 +373,8 @@ typedef struct runctx {
 static void unwatch(runctx *c, int keep[3], int nkeep) {
     for (int i = 0; i < 3; i++) {
         int fd = c->watched[i], still = 0;
-        for (int k = 0; k < nkeep; k++) still |= keep[k] == fd;
+        for (int k = 0; k < nkeep; k++)
+            still |= keep[k] == fd;
         if (fd >= 0 && !still) bt_loop_io(c->loop, fd, 0, NULL, NULL), c->watched[i] = -1;
     }
 }
@@ -455,7 +473,8 @@ static int h_run(lua_State *L) {
         luaL_checktype(L, 3, LUA_TTABLE);
         timeout = bt_opt_num_field(L, 3, "timeout", timeout);
         luaL_argcheck(L, timeout > 0, 3, "timeout must be positive");
-        if (timeout > h->core.pol.timeout) timeout = h->core.pol.timeout; /* the policy's is a ceiling */
+        if (timeout > h->core.pol.timeout)
+            timeout = h->core.pol.timeout; /* the policy's is a ceiling */
     }
     runctx *c = lua_newuserdatauv(L, sizeof *c, 0);
     memset(c, 0, sizeof *c);
@@ -469,7 +488,8 @@ static int h_run(lua_State *L) {
     if (bt_policy_argv(&h->core.pol, argv, exe, sizeof exe, &e) != 0)
         return deny(L, h, "run", c->target, &e);
     c->loop = bt_loop_of(L);
-    if (!(c->p = bt_harness_start(&h->core, exe, argv, timeout, &e))) return deny(L, h, "run", c->target, &e);
+    if (!(c->p = bt_harness_start(&h->core, exe, argv, timeout, &e)))
+        return deny(L, h, "run", c->target, &e);
     int fds[3], n = bt_proc_fds(c->p, fds);
     for (int i = 0; i < n; i++) {
         if (bt_loop_io(c->loop, fds[i], POLLIN, run_io, c) != 0) luaL_error(L, "out of memory");
@@ -498,8 +518,10 @@ static int h_close(lua_State *L) {
 
 static int h_tostring(lua_State *L) {
     harness *h = luaL_checkudata(L, 1, HARNESS);
-    if (h->open) lua_pushfstring(L, "harness (%s, %s)", h->agent, h->core.ws.root);
-    else lua_pushliteral(L, "harness (closed)");
+    if (h->open)
+        lua_pushfstring(L, "harness (%s, %s)", h->agent, h->core.ws.root);
+    else
+        lua_pushliteral(L, "harness (closed)");
     return 1;
 }
 
@@ -510,7 +532,8 @@ static int harness_new(lua_State *L) {
     if (!ws) luaL_error(L, "option 'workspace' is required");
     const char *agent = bt_opt_str_field(L, 1, "agent", "agent");
     int ty = lua_getfield(L, 1, "on_audit");
-    if (ty != LUA_TNIL && ty != LUA_TFUNCTION) luaL_error(L, "option 'on_audit' must be a function");
+    if (ty != LUA_TNIL && ty != LUA_TFUNCTION)
+        luaL_error(L, "option 'on_audit' must be a function");
     ty = lua_getfield(L, 1, "policy");
     if (ty != LUA_TNIL && ty != LUA_TTABLE) luaL_error(L, "option 'policy' must be a table");
     if (ty == LUA_TNIL) lua_newtable(L), lua_replace(L, -2);
@@ -519,6 +542,7 @@ static int harness_new(lua_State *L) {
     memset(h, 0, sizeof *h);
     h->core.ws.fd = -1;
     h->core.ruleset = -1;
+    h->core.netns_fd = -1;
     h->audit_ref = LUA_NOREF;
     luaL_setmetatable(L, HARNESS);
     h->open = 1; /* from here __gc releases whatever was acquired */
@@ -537,42 +561,28 @@ static int harness_new(lua_State *L) {
     return 1;
 }
 
-/* harness.probe() -> {landlock_abi=, netns=, pidns=, cgroup_pids=, missing={...}} */
+/* harness.probe() -> {landlock_abi=, netns=, pidns=, mntns=, cgroup_pids=, cgroup_base=,
+ * openat2=, missing={"<mechanism>: <consequence>", ...}} */
 static int harness_probe(lua_State *L) {
     const bt_probe *p = bt_sandbox_probe();
-    lua_createtable(L, 0, 6);
-    lua_pushinteger(L, p->landlock_abi);
-    lua_setfield(L, -2, "landlock_abi");
-    lua_pushboolean(L, p->netns);
-    lua_setfield(L, -2, "netns");
-    lua_pushboolean(L, p->pidns);
-    lua_setfield(L, -2, "pidns");
-    lua_pushboolean(L, p->cgroup_pids);
-    lua_setfield(L, -2, "cgroup_pids");
+    lua_createtable(L, 0, 8);
+    seti(L, "landlock_abi", p->landlock_abi);
+    setb(L, "netns", p->netns);
+    setb(L, "pidns", p->pidns);
+    setb(L, "mntns", p->mntns);
+    setb(L, "cgroup_pids", p->cgroup_pids);
+    setb(L, "openat2", p->openat2);
     lua_pushstring(L, p->cgroup_base);
     lua_setfield(L, -2, "cgroup_base");
-    lua_pushboolean(L, p->openat2);
-    lua_setfield(L, -2, "openat2");
-    lua_newtable(L);
-    int n = 0;
-    if (!p->landlock_abi)
-        lua_pushliteral(L, "landlock: commands may write outside the workspace (policy checks only)"),
-            lua_rawseti(L, -2, ++n);
-    if (!p->netns)
-        lua_pushliteral(L, "network namespace: commands keep the network"
-                           " (Landlock blocks TCP only where ABI >= 4)"), lua_rawseti(L, -2, ++n);
-    if (!p->pidns)
-        lua_pushliteral(L, "pid namespace: a timeout kills the process group only"),
-            lua_rawseti(L, -2, ++n);
-    if (!p->cgroup_pids)
-        lua_pushliteral(L, "pids cgroup: process counts rely on RLIMIT_NPROC (does not bind root)"),
-            lua_rawseti(L, -2, ++n);
-    if (!p->openat2)
-        lua_pushliteral(L, "openat2: file paths are walked per component; every link is refused"),
-            lua_rawseti(L, -2, ++n);
+    const char *missing[8];
+    int n = bt_sandbox_missing(p, missing);
+    lua_createtable(L, n, 0);
+    for (int i = 0; i < n; i++)
+        lua_pushstring(L, missing[i]), lua_rawseti(L, -2, i + 1);
     if (getenv("BATON_SANDBOX_DISABLE"))
         lua_pushfstring(L, "(BATON_SANDBOX_DISABLE=%s turned some of these off)",
-                        getenv("BATON_SANDBOX_DISABLE")), lua_rawseti(L, -2, ++n);
+                        getenv("BATON_SANDBOX_DISABLE")),
+            lua_rawseti(L, -2, n + 1);
     lua_setfield(L, -2, "missing");
     return 1;
 }
@@ -592,7 +602,8 @@ static void snap_opts(lua_State *L, int i, bt_snap_opts *o) {
     int n = (int)luaL_len(L, -1);
     o->ignore = lua_newuserdatauv(L, sizeof(char *) * ((size_t)n + 1), 0);
     for (int k = 1; k <= n; k++) {
-        if (lua_rawgeti(L, -2, k) != LUA_TSTRING) luaL_error(L, "option 'ignore' must be a list of strings");
+        if (lua_rawgeti(L, -2, k) != LUA_TSTRING)
+            luaL_error(L, "option 'ignore' must be a list of strings");
         o->ignore[k - 1] = (char *)lua_tostring(L, -1);
         lua_pop(L, 1);
     }
@@ -601,16 +612,11 @@ static void snap_opts(lua_State *L, int i, bt_snap_opts *o) {
 
 static void push_stats(lua_State *L, const bt_snap_stats *st) {
     lua_createtable(L, 0, 5);
-    lua_pushinteger(L, st->entries);
-    lua_setfield(L, -2, "entries");
-    lua_pushinteger(L, st->hashed);
-    lua_setfield(L, -2, "hashed");
-    lua_pushinteger(L, st->stored);
-    lua_setfield(L, -2, "stored");
-    lua_pushinteger(L, st->restored);
-    lua_setfield(L, -2, "restored");
-    lua_pushinteger(L, st->removed);
-    lua_setfield(L, -2, "removed");
+    seti(L, "entries", st->entries);
+    seti(L, "hashed", st->hashed);
+    seti(L, "stored", st->stored);
+    seti(L, "restored", st->restored);
+    seti(L, "removed", st->removed);
 }
 
 /* harness.snapshot(workspace [, {store=, ignore=}]) -> ref, stats */

@@ -44,7 +44,8 @@ void bt_policy_defaults(bt_policy *p) {
 }
 
 static void free_list(char **v, int n) {
-    for (int i = 0; i < n; i++) free(v[i]);
+    for (int i = 0; i < n; i++)
+        free(v[i]);
     free(v);
 }
 
@@ -61,31 +62,74 @@ void bt_policy_free(bt_policy *p) {
     memset(p, 0, sizeof *p);
 }
 
-int bt_glob_match(const char *p, const char *s) {
-    for (;;) {
-        if (p[0] == '*' && p[1] == '*') {
-            while (*p == '*') p++;
-            if (*p == '\0') return 1;
-            if (*p != '/') return bt_glob_match(p, s); /* "a**b": like "*" */
-            p++;                                       /* "**" + "/": zero or more segments */
-            if (bt_glob_match(p, s)) return 1;
-            for (const char *q = s; *q; q++)
-                if (*q == '/' && bt_glob_match(p, q + 1)) return 1;
+/* One segment: '*' any run of characters, '?' one character. The classic
+ * greedy match with one backtrack point: O(len(p) * len(s)) at worst, so
+ * a hostile pattern cannot make it exponential. */
+static int seg_match(const char *p, size_t pn, const char *s, size_t sn) {
+    size_t pi = 0, si = 0, star = (size_t)-1, mark = 0;
+    while (si < sn) {
+        if (pi < pn && p[pi] != '*' && (p[pi] == '?' || p[pi] == s[si])) {
+            pi++, si++;
+        } else if (pi < pn && p[pi] == '*') {
+            star = pi++;
+            mark = si;
+        } else if (star != (size_t)-1) {
+            pi = star + 1;
+            si = ++mark;
+        } else {
             return 0;
         }
-        if (*p == '*') {
-            for (const char *q = s;; q++) {
-                if (bt_glob_match(p + 1, q)) return 1;
-                if (*q == '\0' || *q == '/') return 0;
-            }
-        }
-        if (*p == '\0') return *s == '\0';
-        if (p[0] == '/' && p[1] == '*' && p[2] == '*' && p[3] == '\0' && *s == '\0')
-            return 1; /* "src/" + double star matches "src" */
-        if (*s == '\0') return 0;
-        if (*p == '?' ? *s == '/' : *p != *s) return 0;
-        p++, s++;
     }
+    while (pi < pn && p[pi] == '*')
+        pi++;
+    return pi == pn;
+}
+
+typedef struct seg {
+    const char *s;
+    size_t n;
+} seg;
+
+#define MAX_SEGS 256
+
+static int split(const char *s, seg *out) {
+    int n = 0;
+    for (;;) {
+        size_t len = strcspn(s, "/");
+        if (n == MAX_SEGS) return -1;
+        out[n++] = (seg){s, len};
+        if (s[len] == '\0') return n;
+        s += len + 1;
+    }
+}
+
+static int is_globstar(seg g) {
+    return g.n == 2 && g.s[0] == '*' && g.s[1] == '*';
+}
+
+/* The same greedy algorithm one level up: a "**" segment is the star over
+ * segments and a segment matches a segment by seg_match. */
+int bt_glob_match(const char *pat, const char *path) {
+    seg ps[MAX_SEGS], ss[MAX_SEGS];
+    int pn = split(pat, ps), sn = split(path, ss);
+    if (pn < 0 || sn < 0) return 0;
+    int pi = 0, si = 0, star = -1, mark = 0;
+    while (si < sn) {
+        if (pi < pn && !is_globstar(ps[pi]) && seg_match(ps[pi].s, ps[pi].n, ss[si].s, ss[si].n)) {
+            pi++, si++;
+        } else if (pi < pn && is_globstar(ps[pi])) {
+            star = pi++;
+            mark = si;
+        } else if (star >= 0) {
+            pi = star + 1;
+            si = ++mark;
+        } else {
+            return 0;
+        }
+    }
+    while (pi < pn && is_globstar(ps[pi]))
+        pi++;
+    return pi == pn;
 }
 
 int bt_path_normalize(const char *in, char *out, size_t cap, bt_herr *e) {
@@ -99,7 +143,8 @@ int bt_path_normalize(const char *in, char *out, size_t cap, bt_herr *e) {
         if (len == 0 || (len == 1 && s[0] == '.')) {
         } else if (len == 2 && s[0] == '.' && s[1] == '.') {
             if (n == 0) return bt_herr_set(e, "denied", "denied: %s is outside the workspace", in);
-            while (n > 0 && out[n - 1] != '/') n--;
+            while (n > 0 && out[n - 1] != '/')
+                n--;
             if (n > 0) n--;
         } else {
             if (n + len + 2 > cap) return bt_herr_set(e, "EINVAL", "invalid path: too long");
@@ -131,12 +176,15 @@ static int protected_path(const char *rel) {
 
 int bt_policy_path(const bt_policy *p, const char *rel, int write, bt_herr *e) {
     if (write && protected_path(rel))
-        return bt_herr_set(e, "denied", "denied: %s is protected (.baton/ and .git/ are never "
-                           "writable by an agent)", rel);
+        return bt_herr_set(e, "denied",
+                           "denied: %s is protected (.baton/ and .git/ are never "
+                           "writable by an agent)",
+                           rel);
     if (write && strcmp(rel, ".") == 0)
         return bt_herr_set(e, "denied", "denied: the workspace root itself cannot be changed");
     if (any_match(p->deny, p->ndeny, rel))
-        return bt_herr_set(e, "denied", "denied: %s matches a deny rule of this agent's policy", rel);
+        return bt_herr_set(e, "denied", "denied: %s matches a deny rule of this agent's policy",
+                           rel);
     if (write ? any_match(p->write, p->nwrite, rel) : any_match(p->read, p->nread, rel)) return 0;
     return bt_herr_set(e, "denied", "denied: %s is not %s under this agent's policy", rel,
                        write ? "writable" : "readable");
@@ -150,13 +198,14 @@ static int in_set(const char *name, const char *const *set) {
     return 0;
 }
 
-static const char *const SHELLS[] = {"sh", "bash", "dash", "zsh", "ksh", "mksh", "fish",
-                                     "csh", "tcsh", "busybox", NULL};
+static const char *const SHELLS[] = {"sh",   "bash", "dash", "zsh",     "ksh", "mksh",
+                                     "fish", "csh",  "tcsh", "busybox", NULL};
 /* Programs whose job is to run another program. */
 static const char *const WRAPPERS[] = {
-    "env", "xargs", "nice", "nohup", "timeout", "sudo", "su", "doas", "chroot", "setsid",
-    "unshare", "nsenter", "strace", "ltrace", "stdbuf", "time", "watch", "flock", "ionice",
-    "taskset", "chrt", "capsh", "runuser", "setpriv", "script", "parallel", "gdb", NULL};
+    "env",    "xargs",   "nice",    "nohup",   "timeout",  "sudo",    "su",
+    "doas",   "chroot",  "setsid",  "unshare", "nsenter",  "strace",  "ltrace",
+    "stdbuf", "time",    "watch",   "flock",   "ionice",   "taskset", "chrt",
+    "capsh",  "runuser", "setpriv", "script",  "parallel", "gdb",     NULL};
 
 /* Per program: argument prefixes that run arbitrary code or leave the
  * workspace, and short-option letters that do so inside clusters. */
@@ -167,15 +216,22 @@ typedef struct escape_rule {
 } escape_rule;
 
 static const escape_rule ESCAPES[] = {
-    {"git", {"-c", "--config-env", "--exec-path", "-C", "--git-dir", "--work-tree",
-             "--upload-pack", "--receive-pack", "--ext-diff", "--namespace", NULL}, NULL},
+    {"git",
+     {"-c", "--config-env", "--exec-path", "-C", "--git-dir", "--work-tree", "--upload-pack",
+      "--receive-pack", "--ext-diff", "--namespace", NULL},
+     NULL},
     {"find", {"-exec", "-execdir", "-ok", "-okdir", "-fprint", "-fls", NULL}, NULL},
-    {"python", {NULL}, "c"}, {"python3", {NULL}, "c"},
-    {"perl", {NULL}, "eE"}, {"ruby", {NULL}, "e"},
+    {"python", {NULL}, "c"},
+    {"python3", {NULL}, "c"},
+    {"perl", {NULL}, "eE"},
+    {"ruby", {NULL}, "e"},
     {"node", {"--eval", "--print", "--require", NULL}, "epr"},
     {"nodejs", {"--eval", "--print", "--require", NULL}, "epr"},
-    {"lua", {NULL}, "e"}, {"lua5.4", {NULL}, "e"}, {"luajit", {NULL}, "e"},
-    {"php", {NULL}, "r"}, {"tclsh", {NULL}, NULL},
+    {"lua", {NULL}, "e"},
+    {"lua5.4", {NULL}, "e"},
+    {"luajit", {NULL}, "e"},
+    {"php", {NULL}, "r"},
+    {"tclsh", {NULL}, NULL},
     {"make", {"--eval", "SHELL=", NULL}, NULL},
     {NULL, {NULL}, NULL}};
 
@@ -222,32 +278,45 @@ static int args_match(const bt_cmd_rule *r, const char *const argv[]) {
     return 0;
 }
 
-int bt_policy_argv(const bt_policy *p, const char *const argv[], char *exe, size_t cap, bt_herr *e) {
+int bt_policy_argv(const bt_policy *p, const char *const argv[], char *exe, size_t cap,
+                   bt_herr *e) {
     const char *name = argv[0];
     if (*name == '\0' || strchr(name, '/'))
-        return bt_herr_set(e, "denied", "denied: program '%s' must be a bare name found on "
-                           "the PATH (%s)", name, BT_SAFE_PATH);
+        return bt_herr_set(e, "denied",
+                           "denied: program '%s' must be a bare name found on "
+                           "the PATH (%s)",
+                           name, BT_SAFE_PATH);
     const bt_cmd_rule *rule = NULL;
     for (int i = 0; i < p->ncmds && !rule; i++)
         if (strcmp(p->cmds[i].name, name) == 0) rule = &p->cmds[i];
     if (in_set(name, SHELLS)) {
         if (!p->shell)
-            return bt_herr_set(e, "denied", "denied: %s is a shell and this agent's policy "
-                               "does not allow a shell", name);
+            return bt_herr_set(e, "denied",
+                               "denied: %s is a shell and this agent's policy "
+                               "does not allow a shell",
+                               name);
     } else {
         if (!rule)
-            return bt_herr_set(e, "denied", "denied: program %s is not allowed by this "
-                               "agent's policy", name);
+            return bt_herr_set(e, "denied",
+                               "denied: program %s is not allowed by this "
+                               "agent's policy",
+                               name);
         const char *bad = find_escape(argv);
         if (!rule->escapes && in_set(name, WRAPPERS))
-            return bt_herr_set(e, "denied", "denied: %s runs other programs (an escape "
-                               "hatch) and the policy does not allow it", name);
+            return bt_herr_set(e, "denied",
+                               "denied: %s runs other programs (an escape "
+                               "hatch) and the policy does not allow it",
+                               name);
         if (!rule->escapes && bad)
-            return bt_herr_set(e, "denied", "denied: %s %s is an escape hatch the policy "
-                               "does not allow", name, bad);
+            return bt_herr_set(e, "denied",
+                               "denied: %s %s is an escape hatch the policy "
+                               "does not allow",
+                               name, bad);
         if (!args_match(rule, argv))
-            return bt_herr_set(e, "denied", "denied: these arguments to %s are not allowed "
-                               "by this agent's policy", name);
+            return bt_herr_set(e, "denied",
+                               "denied: these arguments to %s are not allowed "
+                               "by this agent's policy",
+                               name);
     }
     if (resolve_exe(name, exe, cap) != 0)
         return bt_herr_set(e, "ENOENT", "ENOENT: program %s not found on %s", name, BT_SAFE_PATH);

@@ -1,8 +1,8 @@
 /* http_lua.c: the baton.http module: http.request{...} over the engine in
  * http.c. A request is a bt_wait: inside a loop task it yields, elsewhere it
  * blocks while the loop runs. A streaming request (on_event) wakes its caller
- * each time SSE events are queued; the continuation calls on_event for each
- * in the caller's thread and waits again until the transfer ends.
+ * each time SSE events are queued; pump calls on_event for each in the
+ * caller's thread and waits again until the transfer ends.
  * Stack while waiting: 1 options, 2 request userdata, 3 on_event or nil. */
 #include <stdint.h>
 #include <string.h>
@@ -66,8 +66,10 @@ static void check_known(lua_State *L) {
         int i = 0;
         while (k && known_opts[i] && strcmp(known_opts[i], k) != 0)
             i++;
-        if (!k || !known_opts[i])
-            luaL_error(L, "http.request: unknown option '%s'", k ? k : luaL_typename(L, -1));
+        if (!k)
+            luaL_error(L, "http.request: options must be named (got a %s key)",
+                       luaL_typename(L, -1));
+        if (!known_opts[i]) luaL_error(L, "http.request: unknown option '%s'", k);
     }
 }
 
@@ -151,27 +153,18 @@ static void push_event(lua_State *L, const bt_sse_event *ev) {
     }
 }
 
-/* Calls on_event for each queued event. Returns 0, or the number of values
- * to return when on_event said stop; raises what on_event raised. */
-static int deliver(lua_State *L, bt_req *r) {
-    bt_sse *q = bt_req_events(r);
-    for (bt_sse_event *ev; (ev = bt_sse_peek(q));) {
-        lua_pushvalue(L, 3);
-        push_event(L, ev);
-        bt_sse_drop(q);
-        int st = lua_pcall(L, 1, 1, 0);
-        if (st != LUA_OK) {
-            bt_req_close(r); /* abort cleanly, then pass the error on */
-            return lua_error(L);
-        }
-        int stop = lua_type(L, -1) == LUA_TBOOLEAN && !lua_toboolean(L, -1);
-        lua_pop(L, 1);
-        if (stop) {
-            bt_req_close(r);
-            return bt_fail(L, "cancelled", "http: request aborted by on_event");
-        }
+/* After one on_event call (status as from lua_pcallk): 0 to go on, or the
+ * number of values to return; raises what on_event raised. */
+static int event_done(lua_State *L, bt_req *r, int status) {
+    if (status != LUA_OK && status != LUA_YIELD) {
+        bt_req_close(r); /* abort cleanly, then pass the error on */
+        return lua_error(L);
     }
-    return 0;
+    int stop = lua_type(L, -1) == LUA_TBOOLEAN && !lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    if (!stop) return 0;
+    bt_req_close(r);
+    return bt_fail(L, "cancelled", "http: request aborted by on_event");
 }
 
 static int push_response(lua_State *L, bt_req *r) {
@@ -207,24 +200,40 @@ static int push_response(lua_State *L, bt_req *r) {
     return 1;
 }
 
-/* One wake: deliver events, then the final result, or -1 to wait again. */
-static int wake(lua_State *L) {
-    lreq *l = lua_touserdata(L, 2);
-    bt_req *r = req_of(l);
-    if (!lua_isnil(L, 3)) {
-        int n = deliver(L, r);
-        if (n) return n;
-    }
-    if (bt_req_done(r)) return push_response(L, r);
-    l->w = bt_wait_begin(L, on_cancel, l);
-    return -1;
+static int pump(lua_State *L);
+
+static int after_event(lua_State *L, int status, lua_KContext ctx) {
+    (void)ctx;
+    int n = event_done(L, req_of(lua_touserdata(L, 2)), status);
+    return n ? n : pump(L);
 }
 
 static int request_k(lua_State *L, int status, lua_KContext ctx) {
     (void)status, (void)ctx;
-    int n = wake(L);
-    if (n >= 0) return n;
-    return bt_wait_yield(L, ((lreq *)lua_touserdata(L, 2))->w, 0, request_k);
+    return pump(L);
+}
+
+/* Hands the queued events to on_event, returns the result once the transfer
+ * ended, else waits again: yielding inside a task (going on in request_k),
+ * looping here elsewhere so a long stream never nests C calls. on_event may
+ * itself yield inside a task (lua_pcallk; going on in after_event). */
+static int pump(lua_State *L) {
+    lreq *l = lua_touserdata(L, 2);
+    bt_req *r = req_of(l);
+    for (;;) {
+        bt_sse_event *ev;
+        while (!lua_isnil(L, 3) && (ev = bt_sse_peek(bt_req_events(r)))) {
+            lua_pushvalue(L, 3);
+            push_event(L, ev);
+            bt_sse_drop(bt_req_events(r));
+            int n = event_done(L, r, lua_pcallk(L, 1, 1, 0, 0, after_event));
+            if (n) return n;
+        }
+        if (bt_req_done(r)) return push_response(L, r);
+        l->w = bt_wait_begin(L, on_cancel, l);
+        if (bt_wait_can_yield(L)) return bt_wait_yield(L, l->w, 0, request_k);
+        bt_wait_yield(L, l->w, 0, NULL);
+    }
 }
 
 /* http.request{url=, method=, headers=, body=, timeout=, connect_timeout=,
@@ -252,13 +261,7 @@ static int http_request(lua_State *L) {
     lua_copy(L, top, 2);
     lua_copy(L, top + 1, 3);
     lua_settop(L, 3); /* stack: opts, request, on_event */
-    l->w = bt_wait_begin(L, on_cancel, l);
-    if (bt_wait_can_yield(L)) return bt_wait_yield(L, l->w, 0, request_k);
-    for (;;) { /* blocking: loop here rather than nest a continuation per event */
-        bt_wait_yield(L, l->w, 0, NULL);
-        int n = wake(L);
-        if (n >= 0) return n;
-    }
+    return pump(L);
 }
 
 static const luaL_Reg http_funcs[] = {{"request", http_request}, {NULL, NULL}};

@@ -109,9 +109,45 @@ static int pmain(lua_State *L) {
     return 1;
 }
 
+/* The Lua heap is capped (BATON_MAX_MEMORY_MB, default 4096): a user script
+ * that allocates without end gets "not enough memory", a catchable error
+ * reported with its file and line, instead of taking the machine down. */
+typedef struct {
+    size_t used, limit;
+} heap;
+
+static void *capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+    heap *h = ud;
+    size_t old = ptr ? osize : 0;
+    if (nsize == 0) {
+        free(ptr);
+        h->used -= old;
+        return NULL;
+    }
+    if (nsize > old && h->used - old + nsize > h->limit) return NULL;
+    void *p = realloc(ptr, nsize);
+    if (p) h->used = h->used - old + nsize;
+    return p;
+}
+
+static int panic(lua_State *L) {
+    const char *msg = lua_tostring(L, -1);
+    fprintf(stderr, "baton: unprotected Lua error: %s\n", msg ? msg : "(not a string)");
+    return 0; /* Lua aborts */
+}
+
+static size_t memory_limit(void) {
+    const char *env = getenv("BATON_MAX_MEMORY_MB");
+    long mb = env ? strtol(env, NULL, 10) : 0;
+    return (size_t)(mb > 0 ? mb : 4096) << 20;
+}
+
 int main(int argc, char **argv) {
     signal(SIGPIPE, SIG_IGN); /* a closed socket or pipe is an error value, not death */
-    lua_State *L = luaL_newstate();
+    static heap h;
+    h.limit = memory_limit();
+    lua_State *L = lua_newstate(capped_alloc, &h);
+    if (L) lua_atpanic(L, panic);
     if (!L) {
         fputs("baton: cannot create the Lua state: out of memory\n", stderr);
         return 1;

@@ -17,8 +17,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -55,6 +57,7 @@ struct bt_proc {
     stream out, err;
     double start, deadline, kill_at, exited_at;
     int timed_out, term_sent;
+    int new_net; /* the child got a network namespace of its own */
     char cgroup[320];
 };
 
@@ -101,9 +104,11 @@ int bt_sandbox_ruleset(const bt_run_opts *o) {
     }
     int rs = (int)syscall(SYS_landlock_create_ruleset, &a, size, 0);
     if (rs < 0) return -2;
-    int bad = ll_add(rs, "/", rd) != 0 || ll_add(rs, o->tmpdir, wr) != 0 ||
-              ll_add(rs, "/dev/null", LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_TRUNCATE) != 0;
-    for (int i = 0; i < o->nwrite_roots && !bad; i++) bad = ll_add(rs, o->write_roots[i], wr) != 0;
+    int bad =
+        ll_add(rs, "/", rd) != 0 || ll_add(rs, o->tmpdir, wr) != 0 ||
+        ll_add(rs, "/dev/null", LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_TRUNCATE) != 0;
+    for (int i = 0; i < o->nwrite_roots && !bad; i++)
+        bad = ll_add(rs, o->write_roots[i], wr) != 0;
     if (bad) {
         close(rs);
         return -2;
@@ -116,6 +121,8 @@ int bt_sandbox_ruleset(const bt_run_opts *o) {
 typedef struct spawn {
     const bt_run_opts *o;
     int devnull, outw, errw, statusw, ruleset, cgfd, pidns;
+    int mntns;    /* the child is in a mount namespace of its own */
+    int join_net; /* setns into o->netns_fd */
 } spawn;
 
 static void say(const char *a, const char *b) {
@@ -134,7 +141,8 @@ static void reset_signals(void) {
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
-    for (int sig = 1; sig < 32; sig++) signal(sig, SIG_DFL);
+    for (int sig = 1; sig < 32; sig++)
+        signal(sig, SIG_DFL);
 }
 
 static void exec_command(const spawn *s) {
@@ -189,14 +197,59 @@ static void init_main(const spawn *s) {
     }
 }
 
+/* Binds path onto itself read-only, keeping the flags a remount may not
+ * drop (nosuid, nodev, noexec). */
+static int bind_ro(const char *path) {
+    struct statvfs sv;
+    if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) != 0 || statvfs(path, &sv) != 0) return -1;
+    unsigned long keep = (sv.f_flag & ST_NOSUID ? MS_NOSUID : 0) |
+                         (sv.f_flag & ST_NODEV ? MS_NODEV : 0) |
+                         (sv.f_flag & ST_NOEXEC ? MS_NOEXEC : 0);
+    return mount(NULL, path, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | keep, NULL);
+}
+
+/* In its own mount namespace (made private first, so nothing propagates
+ * back to the host): a /proc of its own PID namespace, so the command sees
+ * no other process; in root mode, .git and .baton bound read-only (the
+ * workspace root is writable then; a rename or rmdir of a mount point
+ * fails with EBUSY). Never exec in root mode when this fails or happened
+ * outside a private mount namespace. */
+static void remount(const spawn *s) {
+    const bt_run_opts *o = s->o;
+    if (!s->mntns || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) {
+        if (!o->nro) return;
+        say("baton: cannot protect .git and .baton: ",
+            s->mntns ? strerror(errno) : "no mount namespace");
+        _exit(126);
+    }
+    if (s->pidns) mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+    for (int i = 0; i < o->nro; i++)
+        if (bind_ro(o->ro_paths[i]) != 0) {
+            say("baton: cannot protect .git and .baton: ", strerror(errno));
+            _exit(126);
+        }
+}
+
+/* Network off and no namespace made by clone: join the shared one, or make
+ * one; never run on the host's network. */
+static void isolate_net(const spawn *s) {
+    if (!s->join_net) return;
+    if (setns(s->o->netns_fd, CLONE_NEWNET) == 0 || unshare(CLONE_NEWNET) == 0) return;
+    say("baton: cannot cut the command off the network: ", strerror(errno));
+    _exit(126);
+}
+
 static void child_main(const spawn *s) {
     reset_signals();
-    if (s->cgfd >= 0 && write(s->cgfd, "0", 1) != 1) _exit(126);
+    prctl(PR_SET_PDEATHSIG, SIGKILL); /* baton killed: its commands (and namespaces) go too */
+    isolate_net(s);
+    remount(s);
+    int in_cgroup = s->cgfd >= 0 && write(s->cgfd, "0", 1) == 1;
     const bt_run_opts *o = s->o;
     limit(RLIMIT_AS, o->memory_mb * 1024 * 1024);
     limit(RLIMIT_CPU, o->cpu_seconds);
     limit(RLIMIT_FSIZE, o->file_mb * 1024 * 1024);
-    if (s->cgfd < 0) limit(RLIMIT_NPROC, o->max_procs); /* per user, so only as a fallback */
+    if (!in_cgroup) limit(RLIMIT_NPROC, o->max_procs); /* per user, so only as a fallback */
     limit(RLIMIT_CORE, 0);
     if (s->pidns) init_main(s);
     exec_command(s);
@@ -235,7 +288,8 @@ static void drop_cgroup(bt_proc *p) {
     for (int round = 0; round < 200 && rmdir(p->cgroup) != 0; round++) {
         FILE *f = fopen(file, "r");
         int pid;
-        while (f && fscanf(f, "%d", &pid) == 1) kill(pid, SIGKILL);
+        while (f && fscanf(f, "%d", &pid) == 1)
+            kill(pid, SIGKILL);
         if (f) fclose(f);
         usleep(5000);
     }
@@ -254,13 +308,18 @@ static pid_t start_child(spawn *s, int flags, int *pidfd) {
     if (pid == 0) child_main(s);
     if (pid < 0 && flags && errno != ENOSYS && errno != EAGAIN && errno != ENOMEM) {
         s->pidns = 0;
+        s->mntns = 0; /* root mode then refuses to run: see remount() */
         return start_child(s, 0, pidfd);
     }
     if (pid >= 0 || errno != ENOSYS) return pid;
     s->pidns = 0;
     pid = fork();
     if (pid == 0) {
-        if (flags & CLONE_NEWNET) unshare(CLONE_NEWNET);
+        if ((flags & CLONE_NEWNET) && unshare(CLONE_NEWNET) != 0) {
+            say("baton: cannot cut the command off the network: ", strerror(errno));
+            _exit(126);
+        }
+        s->mntns = (flags & CLONE_NEWNS) && unshare(CLONE_NEWNS) == 0;
         child_main(s);
     }
     if (pid > 0 && (*pidfd = (int)syscall(SYS_pidfd_open, pid, 0)) < 0) {
@@ -281,7 +340,12 @@ bt_proc *bt_proc_start(const bt_run_opts *o, bt_herr *e) {
     bt_probe *pr = (bt_probe *)bt_sandbox_probe();
     bt_proc *p = calloc(1, sizeof *p);
     if (!p) return bt_herr_set(e, "ENOMEM", "out of memory"), NULL;
-    spawn s = {.o = o, .devnull = -1, .outw = -1, .errw = -1, .statusw = -1, .ruleset = o->ruleset,
+    spawn s = {.o = o,
+               .devnull = -1,
+               .outw = -1,
+               .errw = -1,
+               .statusw = -1,
+               .ruleset = o->ruleset,
                .cgfd = -1};
     int po[2] = {-1, -1}, pe[2] = {-1, -1}, ps[2] = {-1, -1};
     p->out.fd = p->err.fd = p->statusfd = p->pidfd = -1;
@@ -294,14 +358,19 @@ bt_proc *bt_proc_start(const bt_run_opts *o, bt_herr *e) {
     p->err = (stream){.fd = pe[0], .limit = o->output_cap};
     p->statusfd = ps[0];
     s.outw = po[1], s.errw = pe[1], s.statusw = ps[1];
-    po[1] = pe[1] = ps[1] = -1; /* now owned by s */
+    po[1] = pe[1] = ps[1] = -1;                   /* now owned by s */
     if (pr->landlock_abi > 0 && o->ruleset < 0) { /* never run unconfined silently */
         bt_herr_set(e, "sandbox", "sandbox: no Landlock ruleset (%s)", strerror(errno));
         goto fail;
     }
     s.cgfd = make_cgroup(p, o, pr);
     s.pidns = pr->pidns;
-    int flags = (pr->pidns ? CLONE_NEWPID : 0) | (!o->network && pr->netns ? CLONE_NEWNET : 0);
+    s.join_net = !o->network && pr->netns && o->netns_fd >= 0;
+    int want_mnt = o->nro || (pr->pidns && pr->mntns); /* root mode; a /proc of its own */
+    int flags = (pr->pidns ? CLONE_NEWPID : 0) | (want_mnt ? CLONE_NEWNS : 0) |
+                (!o->network && pr->netns && !s.join_net ? CLONE_NEWNET : 0);
+    p->new_net = (flags & CLONE_NEWNET) != 0;
+    s.mntns = want_mnt;
     p->start = bt_mono();
     p->pid = start_child(&s, flags, &p->pidfd);
     if (p->pid < 0) {
@@ -326,6 +395,13 @@ fail:
     drop_cgroup(p);
     free(p);
     return NULL;
+}
+
+int bt_proc_netns(const bt_proc *p) {
+    if (!p->new_net || p->reaped) return -1;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/ns/net", (int)p->pid);
+    return open(path, O_RDONLY | O_CLOEXEC);
 }
 
 int bt_proc_fds(const bt_proc *p, int fds[3]) {
@@ -353,7 +429,8 @@ static void drain(stream *st) {
         keep = keep < (size_t)n ? keep : (size_t)n;
         if (keep && st->len + keep > st->cap) {
             size_t cap = st->cap ? st->cap : 4096;
-            while (cap < st->len + keep) cap *= 2;
+            while (cap < st->len + keep)
+                cap *= 2;
             char *b = realloc(st->buf, cap);
             if (!b) return;
             st->buf = b, st->cap = cap;
@@ -390,9 +467,12 @@ static void reap(bt_proc *p) {
 }
 
 void bt_proc_on_fd(bt_proc *p, int fd) {
-    if (fd == p->out.fd && !p->out.eof) drain(&p->out);
-    else if (fd == p->err.fd && !p->err.eof) drain(&p->err);
-    else if (fd == p->pidfd && !p->reaped) reap(p);
+    if (fd == p->out.fd && !p->out.eof)
+        drain(&p->out);
+    else if (fd == p->err.fd && !p->err.eof)
+        drain(&p->err);
+    else if (fd == p->pidfd && !p->reaped)
+        reap(p);
 }
 
 double bt_proc_deadline(const bt_proc *p) {
@@ -421,7 +501,9 @@ void bt_proc_on_time(bt_proc *p) {
     }
 }
 
-int bt_proc_done(const bt_proc *p) { return p->reaped && p->out.eof && p->err.eof; }
+int bt_proc_done(const bt_proc *p) {
+    return p->reaped && p->out.eof && p->err.eof;
+}
 
 static void take(stream *st, char **buf, size_t *len, int *trunc) {
     *buf = st->buf ? st->buf : calloc(1, 1);
@@ -467,7 +549,8 @@ void bt_proc_wait(bt_proc *p, bt_run_result *r) {
         int fds[3];
         int n = bt_proc_fds(p, fds);
         struct pollfd pf[3];
-        for (int i = 0; i < n; i++) pf[i] = (struct pollfd){.fd = fds[i], .events = POLLIN};
+        for (int i = 0; i < n; i++)
+            pf[i] = (struct pollfd){.fd = fds[i], .events = POLLIN};
         double dl = bt_proc_deadline(p), now = bt_mono();
         int ms = dl < 0 ? -1 : dl <= now ? 0 : (int)((dl - now) * 1000) + 1;
         int got = poll(pf, (nfds_t)n, ms);

@@ -9,8 +9,8 @@
 
 typedef struct bt_sha256 {
     uint32_t h[8];
-    uint64_t len;     /* bytes hashed so far */
-    uint8_t buf[64];  /* pending partial block */
+    uint64_t len;    /* bytes hashed so far */
+    uint8_t buf[64]; /* pending partial block */
     size_t nbuf;
 } bt_sha256;
 

@@ -17,7 +17,9 @@
 
 #define RACY_NS 100000000LL /* 0.1 s: covers coarse file timestamps */
 
-static long long ns_of(struct timespec t) { return (long long)t.tv_sec * 1000000000LL + t.tv_nsec; }
+static long long ns_of(struct timespec t) {
+    return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
+}
 
 static int mkdirs(const char *path) {
     char tmp[4096];
@@ -32,8 +34,10 @@ static int mkdirs(const char *path) {
 }
 
 int bt_store_open(bt_store *s, const bt_ws *w, const char *store, bt_herr *e) {
-    if (store) snprintf(s->dir, sizeof s->dir, "%s", store);
-    else snprintf(s->dir, sizeof s->dir, "%s/.baton/objects", w->root);
+    if (store)
+        snprintf(s->dir, sizeof s->dir, "%s", store);
+    else
+        snprintf(s->dir, sizeof s->dir, "%s/.baton/objects", w->root);
     s->fd = -1;
     if (mkdirs(s->dir) != 0 || (s->fd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
         return bt_herr_set(e, "EIO", "snapshot store %s: %s", s->dir, strerror(errno));
@@ -45,7 +49,9 @@ void bt_store_close(bt_store *s) {
     s->fd = -1;
 }
 
-static void blob_name(const char *hash, char *out) { sprintf(out, "%.2s/%s", hash, hash + 2); }
+static void blob_name(const char *hash, char *out) {
+    sprintf(out, "%.2s/%s", hash, hash + 2);
+}
 
 int bt_hash_fd(int fd, char hex[65]) {
     bt_sha256 c;
@@ -54,7 +60,8 @@ int bt_hash_fd(int fd, char hex[65]) {
     ssize_t n;
     bt_sha256_init(&c);
     off_t off = 0;
-    while ((n = pread(fd, buf, sizeof buf, off)) > 0) bt_sha256_update(&c, buf, (size_t)n), off += n;
+    while ((n = pread(fd, buf, sizeof buf, off)) > 0)
+        bt_sha256_update(&c, buf, (size_t)n), off += n;
     if (n < 0) return -1;
     bt_sha256_final(&c, d);
     bt_sha256_tohex(d, hex);
@@ -102,7 +109,8 @@ int bt_store_get(const bt_store *s, const char *hash, char **data, size_t *len, 
     struct stat st;
     if (fd < 0 || fstat(fd, &st) != 0) {
         if (fd >= 0) close(fd);
-        return bt_herr_set(e, "ENOENT", "ENOENT: snapshot object %.12s is missing from %s", hash, s->dir);
+        return bt_herr_set(e, "ENOENT", "ENOENT: snapshot object %.12s is missing from %s", hash,
+                           s->dir);
     }
     char *buf = malloc((size_t)st.st_size + 1);
     ssize_t got = buf ? pread(fd, buf, (size_t)st.st_size, 0) : -1;
@@ -117,8 +125,8 @@ int bt_store_get(const bt_store *s, const char *hash, char **data, size_t *len, 
     return 0;
 }
 
-int bt_store_copy_out(const bt_store *s, const char *hash, int dfd, const char *name,
-                      unsigned mode, bt_herr *e) {
+int bt_store_copy_out(const bt_store *s, const char *hash, int dfd, const char *name, unsigned mode,
+                      bt_herr *e) {
     char blob[80], tmp[300];
     blob_name(hash, blob);
     int in = openat(s->fd, blob, O_RDONLY | O_CLOEXEC);
@@ -128,7 +136,8 @@ int bt_store_copy_out(const bt_store *s, const char *hash, int dfd, const char *
     char buf[65536];
     ssize_t n = 0;
     int bad = out < 0;
-    while (!bad && (n = read(in, buf, sizeof buf)) > 0) bad = write(out, buf, (size_t)n) != n;
+    while (!bad && (n = read(in, buf, sizeof buf)) > 0)
+        bad = write(out, buf, (size_t)n) != n;
     bad = bad || n < 0 || fchmod(out, mode) != 0;
     close(in);
     if (out >= 0) close(out);
@@ -143,18 +152,21 @@ int bt_store_copy_out(const bt_store *s, const char *hash, int dfd, const char *
 
 static size_t path_hash(const char *s) {
     size_t h = 1469598103934665603ULL;
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
     return h;
 }
 
 void bt_manifest_index(bt_manifest *m) {
     free(m->slots);
     m->nslots = 16;
-    while (m->nslots < 2 * m->n) m->nslots *= 2;
+    while (m->nslots < 2 * m->n)
+        m->nslots *= 2;
     m->slots = calloc(m->nslots, sizeof *m->slots);
     for (size_t i = 0; m->slots && i < m->n; i++) {
         size_t k = path_hash(m->ents[i].path) & (m->nslots - 1);
-        while (m->slots[k]) k = (k + 1) & (m->nslots - 1);
+        while (m->slots[k])
+            k = (k + 1) & (m->nslots - 1);
         m->slots[k] = i + 1;
     }
 }
@@ -167,7 +179,8 @@ const bt_snap_ent *bt_manifest_find(const bt_manifest *m, const char *path) {
 }
 
 void bt_manifest_free(bt_manifest *m, int own_paths) {
-    for (size_t i = 0; own_paths && i < m->n; i++) free(m->ents[i].path);
+    for (size_t i = 0; own_paths && i < m->n; i++)
+        free(m->ents[i].path);
     free(m->ents);
     free(m->slots);
     memset(m, 0, sizeof *m);
@@ -200,6 +213,32 @@ static void unescape(char *s) {
     *o = '\0';
 }
 
+/* One line: "<type> <mode octal> <size> <mtime> <ctime> <ino> <hash> <path>"
+ * (sscanf was a tenth of an incremental snapshot). */
+static int parse_line(char *line, bt_snap_ent *e) {
+    char *p = line, *end;
+    e->type = *p++;
+    if (*p++ != ' ') return -1;
+    e->mode = (unsigned)strtoul(p, &end, 8);
+    long long *nums[] = {&e->size, &e->mtime, &e->ctime};
+    for (int i = 0; i < 3; i++) {
+        if (end == p || *end != ' ') return -1;
+        p = end + 1;
+        *nums[i] = strtoll(p, &end, 10);
+    }
+    if (end == p || *end != ' ') return -1;
+    p = end + 1;
+    e->ino = strtoull(p, &end, 10);
+    if (end == p || *end != ' ') return -1;
+    p = end + 1;
+    size_t n = strcspn(p, " ");
+    if (n == 0 || n > 64 || p[n] != ' ') return -1;
+    memcpy(e->hash, p, n);
+    e->hash[n] = '\0';
+    e->path = p + n + 1;
+    return *e->path ? 0 : -1;
+}
+
 /* Parses text in place (paths point into it). Returns 0 or -1. */
 int bt_manifest_parse(char *text, bt_manifest *m) {
     memset(m, 0, sizeof *m);
@@ -210,11 +249,7 @@ int bt_manifest_parse(char *text, bt_manifest *m) {
         if (!nl) return -1;
         *nl = '\0';
         bt_snap_ent *e = add_ent(m);
-        int pos = 0;
-        if (!e || sscanf(line, "%c %o %lld %lld %lld %llu %64s %n", &e->type, &e->mode, &e->size,
-                         &e->mtime, &e->ctime, &e->ino, e->hash, &pos) != 7 || !pos)
-            return -1;
-        e->path = line + pos;
+        if (!e || parse_line(line, e) != 0) return -1;
         unescape(e->path);
     }
     bt_manifest_index(m);
@@ -238,7 +273,7 @@ static int format_manifest(const bt_manifest *m, char **out, size_t *len) {
                              e->mtime, e->ctime, e->ino, e->hash);
         for (const char *p = e->path; *p; p++)
             n += (size_t)(*p == '%' || *p == '\n' ? sprintf(b + n, "%%%02X", (unsigned char)*p)
-                                                   : (b[n] = *p, 1));
+                                                  : (b[n] = *p, 1));
         b[n++] = '\n';
     }
     *out = b;
@@ -345,7 +380,8 @@ static int hash_entries(const bt_ws *w, const bt_store *s, bt_manifest *m, const
             close(fd);
             st->hashed++;
         }
-        if (put < 0) return bt_herr_set(e, "EIO", "EIO: cannot store %s: %s", x->path, strerror(errno));
+        if (put < 0)
+            return bt_herr_set(e, "EIO", "EIO: cannot store %s: %s", x->path, strerror(errno));
         st->stored += put;
     }
     return 0;

@@ -9,25 +9,25 @@
 #include "harness.h"
 
 typedef struct bt_snap_opts {
-    const char *store;  /* NULL: <workspace>/.baton/objects */
-    char **ignore;      /* extra glob patterns (workspace-relative) */
+    const char *store; /* NULL: <workspace>/.baton/objects */
+    char **ignore;     /* extra glob patterns (workspace-relative) */
     int nignore;
 } bt_snap_opts;
 
 typedef struct bt_snap_stats {
-    long entries;   /* files, dirs and links in the manifest */
-    long hashed;    /* files read and hashed */
-    long stored;    /* new blobs written */
-    long restored;  /* rollback: files/links/dirs (re)written */
-    long removed;   /* rollback: entries removed */
+    long entries;  /* files, dirs and links in the manifest */
+    long hashed;   /* files read and hashed */
+    long stored;   /* new blobs written */
+    long restored; /* rollback: files/links/dirs (re)written */
+    long removed;  /* rollback: entries removed */
 } bt_snap_stats;
 
 /* Records the workspace; ref receives 64 hex characters. */
 int bt_snapshot(const char *workspace, const bt_snap_opts *o, char ref[65], bt_snap_stats *st,
                 bt_herr *e);
 /* Restores the workspace to ref exactly (ignored paths untouched). */
-int bt_rollback(const char *workspace, const char *ref, const bt_snap_opts *o,
-                bt_snap_stats *st, bt_herr *e);
+int bt_rollback(const char *workspace, const char *ref, const bt_snap_opts *o, bt_snap_stats *st,
+                bt_herr *e);
 
 #endif
 
@@ -37,16 +37,16 @@ typedef struct bt_snap_ent {
     unsigned mode;
     long long size, mtime, ctime; /* nanoseconds */
     unsigned long long ino;
-    char hash[65];                /* "-" for directories */
-    char *path;                   /* owned by the manifest */
+    char hash[65]; /* "-" for directories */
+    char *path;    /* owned by the manifest */
 } bt_snap_ent;
 
 typedef struct bt_manifest {
     bt_snap_ent *ents;
     size_t n, cap;
-    long long start;     /* when the snapshot began (realtime ns): entries changed
-                          * after start - margin are "racy" and never trusted by stat */
-    size_t *slots;       /* hash index: 1 + entry index, 0 = empty */
+    long long start; /* when the snapshot began (realtime ns): entries changed
+                      * after start - margin are "racy" and never trusted by stat */
+    size_t *slots;   /* hash index: 1 + entry index, 0 = empty */
     size_t nslots;
 } bt_manifest;
 
@@ -60,8 +60,8 @@ void bt_store_close(bt_store *s);
 /* Reads blob hash fully (malloc'd into *data). */
 int bt_store_get(const bt_store *s, const char *hash, char **data, size_t *len, bt_herr *e);
 /* Copies blob hash into dfd/name (created with mode); 0 or -1. */
-int bt_store_copy_out(const bt_store *s, const char *hash, int dfd, const char *name,
-                      unsigned mode, bt_herr *e);
+int bt_store_copy_out(const bt_store *s, const char *hash, int dfd, const char *name, unsigned mode,
+                      bt_herr *e);
 /* Hashes the file at fd (from offset 0) into hex. */
 int bt_hash_fd(int fd, char hex[65]);
 /* Walks the workspace into m (ignoring .git, .baton, the store and patterns). */

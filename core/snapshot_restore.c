@@ -42,7 +42,8 @@ static int load(const bt_store *s, const char *ref, char **text, bt_manifest *m,
 }
 
 /* Removes current entries the target lacks or holds with another type. */
-static void remove_extra(const bt_ws *w, bt_manifest *cur, const bt_manifest *t, bt_snap_stats *st) {
+static void remove_extra(const bt_ws *w, bt_manifest *cur, const bt_manifest *t,
+                         bt_snap_stats *st) {
     for (size_t i = cur->n; i-- > 0;) {
         bt_snap_ent *c = &cur->ents[i];
         const bt_snap_ent *x = bt_manifest_find(t, c->path);
@@ -74,15 +75,17 @@ static int restore_link(const bt_store *s, int pfd, const char *base, const bt_s
     int rc = 0;
     if (n < 0 || (size_t)n != len || memcmp(now, target, len) != 0) {
         if (c) unlinkat(pfd, base, 0);
-        rc = symlinkat(target, pfd, base) == 0 ? 1 : bt_herr_set(e, "EIO", "EIO: cannot restore link %s", x->path);
+        rc = symlinkat(target, pfd, base) == 0
+                 ? 1
+                 : bt_herr_set(e, "EIO", "EIO: cannot restore link %s", x->path);
     }
     free(target);
     return rc;
 }
 
 /* Brings one target entry into place; returns 1 when something changed. */
-static int restore_one(const bt_ws *w, const bt_store *s, const bt_manifest *t, const bt_snap_ent *x,
-                       const bt_snap_ent *c, bt_herr *e) {
+static int restore_one(const bt_ws *w, const bt_store *s, const bt_manifest *t,
+                       const bt_snap_ent *x, const bt_snap_ent *c, bt_herr *e) {
     if (c && c->type == '-') c = NULL;
     if (c && x->type == 'f' && bt_snap_trusted(x, t->start, c) && c->mode == x->mode) return 0;
     if (c && x->type == 'd' && c->mode == x->mode) return 0;
@@ -93,7 +96,8 @@ static int restore_one(const bt_ws *w, const bt_store *s, const bt_manifest *t, 
     if (x->type == 'd') {
         if (!c && mkdirat(pfd, base, 0700) != 0 && errno != EEXIST)
             rc = bt_herr_set(e, "EIO", "EIO: cannot recreate %s: %s", x->path, strerror(errno));
-        else rc = 1; /* its mode is set in a last pass, once its contents are back */
+        else
+            rc = 1; /* its mode is set in a last pass, once its contents are back */
     } else if (x->type == 'l') {
         rc = restore_link(s, pfd, base, x, c, e);
     } else if (c && c->size == x->size && same_content(pfd, base, x->hash)) {
@@ -101,7 +105,8 @@ static int restore_one(const bt_ws *w, const bt_store *s, const bt_manifest *t, 
     } else if (bt_store_copy_out(s, x->hash, pfd, base, x->mode, e) != 0) {
         rc = -1;
     } else {
-        struct timespec ts[2] = {{0, UTIME_OMIT}, {x->mtime / 1000000000LL, x->mtime % 1000000000LL}};
+        struct timespec ts[2] = {{0, UTIME_OMIT},
+                                 {x->mtime / 1000000000LL, x->mtime % 1000000000LL}};
         utimensat(pfd, base, ts, AT_SYMLINK_NOFOLLOW);
         rc = 1;
     }
@@ -123,8 +128,8 @@ static void dir_modes(const bt_ws *w, const bt_manifest *t) {
     }
 }
 
-int bt_rollback(const char *workspace, const char *ref, const bt_snap_opts *o,
-                bt_snap_stats *st, bt_herr *e) {
+int bt_rollback(const char *workspace, const char *ref, const bt_snap_opts *o, bt_snap_stats *st,
+                bt_herr *e) {
     memset(st, 0, sizeof *st);
     if (!valid_ref(ref)) return bt_herr_set(e, "EINVAL", "invalid snapshot ref '%s'", ref);
     bt_ws w;

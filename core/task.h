@@ -1,6 +1,7 @@
 /* task.h: loop tasks (coroutines started by baton.loop's spawn) and joins,
- * implemented by core/wait.c beside the waits and used by the baton.loop
- * binding (core/loop_lua.c). Not for other modules: they only need wait.h.
+ * implemented by core/task.c (internals shared with wait.c: glue.h) and
+ * used by the baton.loop binding (core/loop_lua.c). Other modules only
+ * need wait.h.
  * A task is a full userdata of type BT_TASK_MT with two user values:
  * 1 = its thread (while it may still run), 2 = its outcome once finished
  * (a table of return values with field n, or the error message with its

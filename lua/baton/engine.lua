@@ -62,6 +62,7 @@ function Engine:agent_with_role(kind)
 end
 
 function Engine:model_for(role)
+  if self.replaying then return "replay" end -- a cassette answers whatever model recorded it
   local m = self.team.models or {}
   return m[role] or self.model or m.default or "offline"
 end

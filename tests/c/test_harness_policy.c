@@ -3,6 +3,7 @@
  * writable) and the program check with its known escape hatches. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "check.h"
 #include "harness.h"
@@ -19,6 +20,30 @@ static void test_glob(void) {
     CHECK(!bt_glob_match("tests/?", "tests/ab"));
     CHECK(bt_glob_match("a/**/z", "a/z"));
     CHECK(bt_glob_match("a/**/z", "a/b/c/z"));
+    CHECK(bt_glob_match("a**b", "axxb"));
+    CHECK(!bt_glob_match("a**b", "ax/xb"));
+    CHECK(bt_glob_match("**", "."));
+    CHECK(bt_glob_match("*.md", ".hidden.md"));
+    CHECK(!bt_glob_match("src/*", "src"));
+    CHECK(bt_glob_match("**/b/**/d", "a/b/c/d"));
+    CHECK(!bt_glob_match("**/b/**/d", "a/b/c/e"));
+}
+
+/* Hostile patterns stay fast: each of these would take ages when matched
+ * by naive backtracking. */
+static void test_glob_hostile(void) {
+    char path[8192] = "", seg[600];
+    for (int i = 0; i < 200; i++)
+        strcat(path, "a/");
+    strcat(path, "b");
+    memset(seg, 'a', 250);
+    seg[250] = '\0';
+    clock_t t0 = clock();
+    for (int i = 0; i < 100; i++) {
+        CHECK(!bt_glob_match("**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/x", path));
+        CHECK(!bt_glob_match("*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b", seg));
+    }
+    CHECK((double)(clock() - t0) / CLOCKS_PER_SEC < 5.0);
 }
 
 static void test_normalize(void) {
@@ -44,7 +69,8 @@ static char **list(int n, ...) {
     char **v = calloc((size_t)n + 1, sizeof *v);
     va_list ap;
     va_start(ap, n);
-    for (int i = 0; i < n; i++) v[i] = strdup(va_arg(ap, const char *));
+    for (int i = 0; i < n; i++)
+        v[i] = strdup(va_arg(ap, const char *));
     va_end(ap);
     return v;
 }
@@ -60,7 +86,9 @@ static void test_paths(void) {
     CHECK_INT(bt_policy_path(&p, "secrets/k", 0, &e), -1);
     CHECK_STR(e.msg, "denied: secrets/k matches a deny rule of this agent's policy");
     CHECK_INT(bt_policy_path(&p, ".git/config", 1, &e), -1);
-    CHECK_STR(e.msg, "denied: .git/config is protected (.baton/ and .git/ are never writable by an agent)");
+    CHECK_STR(
+        e.msg,
+        "denied: .git/config is protected (.baton/ and .git/ are never writable by an agent)");
     CHECK_INT(bt_policy_path(&p, ".baton", 1, &e), -1);
     CHECK_INT(bt_policy_path(&p, ".gitignore", 1, &e), 0);
     CHECK_INT(bt_policy_path(&p, ".git/config", 0, &e), 0);
@@ -94,7 +122,8 @@ static void test_argv(void) {
     CHECK_STR(e.msg, "denied: find -exec is an escape hatch the policy does not allow");
     const char *env[] = {"env", "sh", NULL};
     CHECK_INT(bt_policy_argv(&p, env, exe, sizeof exe, &e), -1);
-    CHECK_STR(e.msg, "denied: env runs other programs (an escape hatch) and the policy does not allow it");
+    CHECK_STR(e.msg,
+              "denied: env runs other programs (an escape hatch) and the policy does not allow it");
     const char *py[] = {"python3", "-Sc", "print(1)", NULL};
     CHECK_INT(bt_policy_argv(&p, py, exe, sizeof exe, &e), -1);
     CHECK_STR(e.msg, "denied: python3 -Sc is an escape hatch the policy does not allow");
@@ -117,6 +146,7 @@ static void test_argv(void) {
 
 int main(void) {
     test_glob();
+    test_glob_hostile();
     test_normalize();
     test_paths();
     test_argv();

@@ -74,3 +74,38 @@ T.test("ex-1.3 custom-team: a local team, role and scheduler, a model per role",
   table.sort(models)
   T.eq(table.concat(models, " "), "offline:big-planner offline:careful-reviewer offline:small-writer")
 end)
+
+T.test("ex-1.4 real-provider: openai over real HTTP to a local server, recorded, replayed offline", function()
+  local dir = T.tmpdir()
+  local p = io.popen("exec python3 " .. T.q(T.src .. "/bench/mock_openai.py") .. " 2 0 2>&1 & echo $!")
+  local pid = tonumber(p:read("l"))
+  local port = tonumber(p:read("l"))
+  T.defer(function()
+    require("baton.sys").kill(pid, 9)
+    for _ = 1, 200 do if require("baton.sys").reap(pid) then break end os.execute("sleep 0.01") end
+    p:close()
+  end)
+  T.ok(port, "the mock server's port")
+  local ws = T.tmpdir()
+  os.execute("mkdir -p " .. T.q(ws .. "/.baton/teams"))
+  T.write(ws .. "/.baton/teams/default.lua", [[
+return { name = "mock", agents = { { name = "planner", role = "planner" },
+  { name = "worker", role = "backend" }, { name = "reviewer", role = "review" } } }
+]])
+  local cassette = dir .. "/run.jsonl"
+  local env = { OPENAI_API_KEY = "sk-test-secret", OPENAI_BASE_URL = "http://127.0.0.1:" .. port .. "/v1" }
+  local r = T.baton({ "run", "write two files", "--model", "openai:gpt-4o-mini", "--record", cassette,
+    "--json" }, { cwd = ws, env = env })
+  T.eq(r.code, 0, "exit (stderr: " .. r.err .. ")")
+  T.eq(summary(r.out).requests, 7, "1+1 planner, 2 x 2 workers, 1 review")
+  T.eq(T.read(ws .. "/out/file1.txt"), "data\n")
+  T.nomatch(T.read(cassette), "sk%-test%-secret")
+  require("baton.sys").kill(pid, 9)
+  local ws2 = T.tmpdir()
+  os.execute("cp -R " .. T.q(ws .. "/.baton/teams") .. " " .. T.q(ws2 .. "/.baton-teams"))
+  os.execute("mkdir -p " .. T.q(ws2 .. "/.baton") .. " && mv " .. T.q(ws2 .. "/.baton-teams") .. " " ..
+    T.q(ws2 .. "/.baton/teams"))
+  r = T.baton({ "run", "write two files", "--replay", cassette, "-q" }, { cwd = ws2, env = { OPENAI_API_KEY = false } })
+  T.eq(r.code, 0, "replay exit (stderr: " .. r.err .. ")")
+  T.eq(E.digest(T, ws2), E.digest(T, ws), "the same files")
+end)

@@ -123,6 +123,11 @@ T.test("e2e-1.5 a broken policy file: file:line and a hint, exit 2, resumable on
   r = T.baton({ "run", "greet", "--policy", "loopy" }, { cwd = ws })
   T.eq(r.code, 2, "exit")
   T.match(r.err, "instruction limit exceeded")
+  T.write(ws .. "/.baton/hog.lua", "return { decide = function() local s = ('x'):rep(1 << 20)\n" ..
+    "  for _ = 1, 30 do s = s .. s end end }\n")
+  r = T.baton({ "run", "greet", "--policy", "hog" }, { cwd = ws, env = { BATON_MAX_MEMORY_MB = "300" } })
+  T.eq(r.code, 2, "exit")
+  T.match(r.err, "STOPPED — policy 'hog': not enough memory")
   T.write(ws .. "/.baton/evil.lua", "return { decide = function() return io.open('/etc/passwd') end }\n")
   r = T.baton({ "run", "greet", "--policy", "evil" }, { cwd = ws })
   T.eq(r.code, 2, "exit")
@@ -178,4 +183,37 @@ return { turns = {
   local tr = task.transcript
   T.match(tr, "denied: %.%./%.%./escape%.txt")
   T.match(tr, "unknown tool 'no_such_tool'")
+end)
+
+T.test("e2e-1.8 two running tasks never silently clobber each other's file", function()
+  local script = [[
+local function call(n, a) return { name = n, arguments = a } end
+return { turns = {
+  { when = { agent = 'planner', contains = 'Requirement:' }, once = false, reply = { tool_calls = {
+    call('add_requirement', { key = 'a', description = 'Task A writes shared.txt', acceptance = { 'x' } }),
+    call('add_requirement', { key = 'b', description = 'Task B writes shared.txt', acceptance = { 'x' } }) } } },
+  { when = { agent = 'planner' }, once = false, reply = { text = 'ok' } },
+  { when = { contains = 'Task A writes' }, once = false, delay = 0.1, reply = { tool_calls = {
+    call('write_file', { path = 'shared.txt', content = 'from A' }) } } },
+  { when = { contains = 'Task B writes' }, once = false, delay = 0.3, reply = { tool_calls = {
+    call('write_file', { path = 'shared.txt', content = 'from B' }) } } },
+  { when = { contains = 'refused:' }, once = false, reply = { tool_calls = {
+    call('task_blocked', { reason = 'someone else owns shared.txt' }) } } },
+  { when = { contains = 'to shared.txt' }, once = false, reply = { tool_calls = {
+    call('task_done', { summary = 'ok' }) } } },
+  { when = { agent = 'reviewer' }, once = false, reply = { text = '{"approved": true, "reasons": []}' } },
+} }
+]]
+  local ws = E.project(T, {}, { script = script })
+  local r = T.baton({ "run", "shared", "--retries", "0", "--jobs", "2" }, { cwd = ws })
+  T.eq(r.code, 1, "exit")
+  T.match(r.err, "retry budget %(0%) is spent: task %w+ blocked")
+  local db <close> = E.db(ws)
+  local run = db:latest_run()
+  local seen = false
+  for _, x in ipairs(db:reqs(run.id)) do
+    local t = db:req(x.id).transcript or ""
+    if t:find("refused: shared.txt was already written by task", 1, true) then seen = true end
+  end
+  T.ok(seen, "the second writer was told who owns the file")
 end)

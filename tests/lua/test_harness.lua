@@ -34,6 +34,12 @@ T.test("1.1 new checks its options", function()
     "unknown policy field 'writ'")
   T.raises(function() harness.new{ workspace = "/tmp", policy = { read = "**" } } end,
     "policy field 'read' must be a list of strings")
+  T.raises(function() harness.new{ workspace = "/tmp", policy = { output_cap = -1 } } end,
+    "policy field 'output_cap' must be between 0 and 2^48")
+  T.raises(function() harness.new{ workspace = "/tmp", policy = { timeout = 0 } } end,
+    "policy field 'timeout' must be positive")
+  T.raises(function() harness.new{ workspace = "/tmp", policy = { commands = { 5 } } } end,
+    "policy field 'commands' must hold names or {name, args=, escapes=}")
   T.raises(function() harness.new{ workspace = "/tmp", on_audit = 1 } end,
     "option 'on_audit' must be a function")
   local h, err, code = harness.new{ workspace = "/nonexistent/ws" }
@@ -178,7 +184,57 @@ T.test("2.2 a child printing $OPENAI_API_KEY sees nothing; passed variables arri
   T.match(r.out, "HOME=/tmp/baton%-run%-")
 end)
 
-T.test("2.3 Landlock: sh -c 'touch /tmp/escape' is blocked; .git and read-only roles too", function()
+T.test("2.2b the child holds fds 0-2 only, no capabilities, no_new_privs; the parent's environ is out of reach", function()
+  local ws = workspace()
+  local keep = assert(io.open(ws .. "/README")) -- an fd the child must not inherit
+  T.defer(function() keep:close() end)
+  local h = new(ws, { shell = true })
+  local pid = require("baton.sys").pid()
+  local r = h:run{ "sh", "-c", "ls /proc/self/fd | tr '\\n' ' '; grep -E '^(CapEff|CapBnd|NoNewPrivs)' " ..
+    "/proc/self/status | tr -s '\\t\\n' '  '; cat /proc/" .. pid .. "/environ 2>/dev/null | tr '\\0' '\\n' | " ..
+    "grep -c KEY" }
+  T.match(r.stdout, "^0 1 2 3 ") -- 3 is ls's own directory
+  T.match(r.stdout, "CapEff: 0000000000000000 CapBnd: 0000000000000000 NoNewPrivs: 1 ")
+  T.match(r.stdout, "0\n$")
+  if probe.pidns and probe.mntns then
+    r = h:run{ "sh", "-c", "ls /proc | grep -c '^[0-9]'" }
+    T.ok(tonumber(r.stdout) < 10, "only the namespace's processes are visible: " .. r.stdout)
+    r = h:run{ "sh", "-c", "cat /proc/1/environ" } -- the init is a copy of baton: out of reach
+    T.ok(r.code ~= 0, "the init's environ is unreadable")
+    T.match(r.stderr, "Permission denied")
+  end
+end)
+
+T.test("2.3 root mode: write={'**'} may create top-level entries; .git and .baton stay read-only", function()
+  if probe.landlock_abi == 0 or not probe.mntns then
+    return skip("root mode needs Landlock and a mount namespace")
+  end
+  local ws = workspace()
+  T.write(ws .. "/.git/HEAD", "ref: refs/heads/main\n")
+  local h = new(ws, { shell = true, write = { "**" } })
+  local r = h:run{ "sh", "-c", "echo top > newtop && mkdir newdir && rm README && echo ok" }
+  T.eq(r.stdout, "ok\n", r.stderr)
+  T.eq(T.read(ws .. "/newtop"), "top\n")
+  local attacks = { "echo x >> .git/config", "echo x > .git/hooks", "mv .git .git2", "rm -rf .git",
+    "rmdir .baton", "touch .baton/evil.lua", "ln .git/config cfg", "mv .baton b2" }
+  for _, a in ipairs(attacks) do
+    r = h:run{ "sh", "-c", a }
+    T.ok(r.code ~= 0, a .. " must fail")
+  end
+  T.eq(T.read(ws .. "/.git/config"), "[core]\n")
+  T.eq(T.read(ws .. "/.git/HEAD"), "ref: refs/heads/main\n")
+  T.eq(io.open(ws .. "/.git/hooks"), nil)
+  T.eq(io.open(ws .. "/.baton/evil.lua"), nil)
+  T.eq(io.open(ws .. "/cfg"), nil)
+  local tests_only = new(ws, { shell = true, write = { "tests/**" } }) -- per-entry mode
+  r = tests_only:run{ "sh", "-c", "touch newfile" }
+  T.ok(r.code ~= 0, "a tests/ role cannot create top-level files")
+  r = tests_only:run{ "sh", "-c", "touch tests/t && touch src/x" }
+  T.ok(r.code ~= 0, "nor write src/")
+  T.ok(io.open(ws .. "/tests/t") ~= nil, "but may write tests/")
+end)
+
+T.test("2.4 Landlock: sh -c 'touch /tmp/escape' is blocked; .git and read-only roles too", function()
   if probe.landlock_abi == 0 then return skip("Landlock is not available on this kernel") end
   local ws = workspace()
   local target = "/tmp/baton-escape-" .. require("baton.sys").pid()
@@ -287,11 +343,13 @@ c, _ = s.accept(); print("connected", flush=True)']])
   T.ok(port and port:match("^%d+$"), "listener started")
   local h = new(ws, { shell = true })
   local cmd = "exec 3<>/dev/tcp/127.0.0.1/" .. port .. " && echo open"
-  local r = h:run{ "bash", "-c", cmd }
-  T.ok(r.code ~= 0, "connect refused")
-  T.eq(r.stdout, "")
+  for i = 1, 2 do -- the second command joins the namespace the first one made
+    local r = h:run{ "bash", "-c", cmd }
+    T.ok(r.code ~= 0, "connect refused " .. i)
+    T.eq(r.stdout, "")
+  end
   local open = new(ws, { shell = true, network = true })
-  r = open:run{ "bash", "-c", cmd } -- the control: allowed, it connects
+  local r = open:run{ "bash", "-c", cmd } -- the control: allowed, it connects
   T.eq(r.stdout, "open\n", r.stderr)
   T.eq(listener:read("l"), "connected")
   listener:close()
@@ -317,6 +375,34 @@ T.test("3.6 cancelling a task kills its command", function()
   loop.spawn(function() loop.sleep(0.3); loop.cancel(t) end)
   loop.run()
   T.eq(running{ "sleep", "1000.75" }, 0)
+end)
+
+T.test("3.7 when baton is killed its commands die with it", function()
+  local ws = workspace()
+  T.write(ws .. "/../orphan.lua", [[
+    local h = require("baton.harness").new{ workspace = ..., policy = { commands = { "sleep" } } }
+    h:run{ "sleep", "1000.875" }
+  ]])
+  local r = T.run{ "sh", "-c", T.q(T.bin) .. " exec " .. T.q(ws .. "/../orphan.lua") .. " " .. T.q(ws) ..
+    " & b=$!; sleep 1; kill -9 $b; wait $b; echo $b; sleep 0.5" }
+  T.eq(r.code, 0)
+  T.eq(running{ "sleep", "1000.875" }, 0, "no orphaned command")
+  local pid = r.out:match("^(%d+)")
+  local function left()
+    local p = io.popen("ls -d /tmp/baton-run-" .. pid .. "-* " .. (probe.cgroup_base or "/nonexistent") ..
+      "/baton-" .. pid .. "-* 2>/dev/null")
+    local out = p:read("a")
+    p:close()
+    return out
+  end
+  T.ok(left() ~= "", "a killed baton leaves its temp folder (and cgroup) behind")
+  T.write(ws .. "/../sweep.lua", [[
+    local h = require("baton.harness").new{ workspace = ..., policy = { commands = { "true" } } }
+    h:run{ "true" }
+    h:close()
+  ]])
+  T.eq(T.baton({ "exec", ws .. "/../sweep.lua", ws }).code, 0)
+  T.eq(left(), "", "the next baton swept them")
 end)
 
 -- A listing of the tree with modes, link targets and content hashes.
@@ -374,6 +460,16 @@ T.test("4.2 incremental snapshots read only changed files; errors", function()
   _, err, code = harness.rollback(ws, string.rep("0", 64))
   T.eq(err, "ENOENT: no such snapshot " .. string.rep("0", 64) .. " in " .. ws .. "/.baton/objects")
   T.eq(code, "ENOENT")
+  T.write(ws .. "/we%rd\nname", "odd") -- '%' and a newline survive the manifest
+  local odd = harness.snapshot(ws)
+  os.remove(ws .. "/we%rd\nname")
+  T.eq(harness.rollback(ws, odd), true)
+  T.eq(T.read(ws .. "/we%rd\nname"), "odd")
+  local blob = ws .. "/.baton/objects/" .. odd:sub(1, 2) .. "/" .. odd:sub(3)
+  T.write(blob, T.read(blob):gsub("odd", "bad", 1) .. "x")
+  _, err, code = harness.rollback(ws, odd)
+  T.eq(err, "EIO: snapshot " .. odd:sub(1, 12) .. " is corrupt")
+  T.eq(code, "EIO")
   local store = T.tmpdir()
   T.write(ws .. "/build.o", "obj")
   local ref = harness.snapshot(ws, { store = store, ignore = { "*.o" } })
@@ -401,16 +497,17 @@ T.test("5.1 with every mechanism switched off the harness degrades, says so, sti
     h:close()
   ]])
   local r = T.baton({ "exec", ws .. "/../fallback.lua", ws },
-    { env = { BATON_SANDBOX_DISABLE = "landlock,netns,pidns,cgroup,openat2" } })
+    { env = { BATON_SANDBOX_DISABLE = "landlock,netns,pidns,mntns,cgroup,openat2" } })
   T.eq(r.code, 0, r.err)
   T.eq(r.out, table.concat({
     "0\tfalse\tfalse\tfalse\tfalse",
     "landlock: commands may write outside the workspace (policy checks only)",
     "network namespace: commands keep the network (Landlock blocks TCP only where ABI >= 4)",
     "pid namespace: a timeout kills the process group only",
+    "mount namespace: commands cannot create entries in the workspace root",
     "pids cgroup: process counts rely on RLIMIT_NPROC (does not bind root)",
     "openat2: file paths are walked per component; every link is refused",
-    "(BATON_SANDBOX_DISABLE=landlock,netns,pidns,cgroup,openat2 turned some of these off)",
+    "(BATON_SANDBOX_DISABLE=landlock,netns,pidns,mntns,cgroup,openat2 turned some of these off)",
     "alpha\n\tdenied: etc_link/passwd passes through a symbolic link\tdenied: ../x is outside the workspace\tdenied",
     "true\tdenied: .git/x is protected (.baton/ and .git/ are never writable by an agent)\tdenied",
     "true\t15", "" }, "\n"))

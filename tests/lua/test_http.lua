@@ -138,6 +138,9 @@ T.test("http-1.8 a server that never answers: 'timeout' within the limit", funct
   T.eq(res, nil) T.eq(code, "timeout")
   T.eq(err, "http: request timed out after 0.5 s")
   T.ok(took >= 0.45 and took < 5, "took " .. took)
+  res, err, code = http.request { url = srv.url .. "/echo", timeout = 30, idle_timeout = 0.3,
+                                  headers = { ["x-mock-mode"] = "hang" } }
+  T.eq(res, nil) T.eq(code, "idle_timeout") T.eq(err, "http: no data received for 0.3 s")
 end)
 
 T.test("http-1.9 a stalled stream: 'idle_timeout' after the events that came", function()
@@ -150,7 +153,7 @@ T.test("http-1.9 a stalled stream: 'idle_timeout' after the events that came", f
   T.ok(loop.now() - t0 < 5, "bounded")
 end)
 
-T.test("http-1.10 size cap, refused connection, unroutable connect timeout", function()
+T.test("http-1.10 size cap and a refused connection", function()
   local srv = server.start(T)
   local res, err, code = http.request { url = srv.url .. "/x", headers = { ["x-mock-mode"] = "big:100000" },
                                         max_size = 1000 }
@@ -219,18 +222,29 @@ T.test("http-1.14 sequential requests reuse the connection", function()
   T.eq(stats.paths["/v1/chat/completions"], 50)
 end)
 
-T.test("http-1.15 on_event may wait (sleep) inside a task and outside", function()
+T.test("http-1.15 on_event may wait: it yields inside a task and blocks outside", function()
   local srv = server.start(T)
   local function run()
-    local n = 0
+    local n, yieldable = 0, nil
     local res = http.request { url = srv.url .. "/v1/chat/completions", body = chat_body(true),
-      on_event = function() loop.sleep(0.001) n = n + 1 end }
-    return res.status, n
+      on_event = function() loop.sleep(0.001) n = n + 1 yieldable = coroutine.isyieldable() end }
+    return res.status, n, yieldable
   end
-  local status, n = run()
-  T.eq(status, 200) T.eq(n, 8)
-  local ok, s2, n2 = loop.spawn(run):wait()
-  T.eq(ok, true) T.eq(s2, 200) T.eq(n2, 8)
+  local status, n, y = run()
+  T.eq(status, 200) T.eq(n, 8) T.eq(y, false)
+  local ticks = 0
+  local ticker = loop.spawn(function() for _ = 1, 5 do loop.sleep(0.001) ticks = ticks + 1 end end)
+  local ok, s2, n2, y2 = loop.spawn(run):wait()
+  T.eq(ok, true) T.eq(s2, 200) T.eq(n2, 8) T.eq(y2, true)
+  T.eq(ticker:wait(), true)
+  T.eq(ticks, 5)
+  -- an error raised by on_event after it yielded still aborts and propagates
+  local bad = loop.spawn(function()
+    return http.request { url = srv.url .. "/v1/chat/completions", body = chat_body(true),
+      on_event = function() loop.sleep(0.001) error("late failure", 0) end }
+  end)
+  local _, err = bad:wait()
+  T.match(err, "^late failure\nstack traceback:")
 end)
 
 T.test("http-1.16 caller mistakes raise with a clear message", function()
@@ -240,6 +254,8 @@ T.test("http-1.16 caller mistakes raise with a clear message", function()
     "http.request: url must start with http:// or https://")
   T.raises(function() http.request { url = "http://x/ y" } end, "http.request: url contains white space")
   T.raises(function() http.request { url = "http://x/", timout = 1 } end, "http.request: unknown option 'timout'")
+  T.raises(function() http.request { "http://x/" } end,
+    "http.request: options must be named (got a number key)")
   T.raises(function() http.request { url = "http://x/", method = "get" } end, "http.request: bad method 'get'")
   T.raises(function() http.request { url = "http://x/", headers = { ["X"] = "a\r\nInjected: 1" } } end,
     "http.request: header 'X' contains a line break or NUL")
@@ -269,4 +285,23 @@ T.test("http-1.17 exiting with requests in flight stops them cleanly", function(
   ]], srv.url .. "/echo"))
   local r = T.baton({ "exec", dir .. "/left.lua" })
   T.eq(r.err, "") T.eq(r.out, "leaving\n") T.eq(r.code, 0)
+end)
+
+T.test("http-1.18 cancelling a task mid-stream, and a task cancelling itself in on_event", function()
+  local srv = server.start(T)
+  local got = 0
+  local t = loop.spawn(function()
+    return stream(srv, "/v1/chat/completions", "stall", { on_event = function() got = got + 1 end })
+  end)
+  local self_t
+  self_t = loop.spawn(function()
+    return stream(srv, "/v1/chat/completions", "sse-1byte", { on_event = function() loop.cancel(self_t) end })
+  end)
+  loop.sleep(0.3)
+  T.eq(got, 1, "the stalled stream delivered its first event")
+  T.eq(loop.cancel(t), true)
+  local res = loop.wait_all { t, self_t }
+  T.eq(res[1].err, "cancelled")
+  T.eq(res[2].err, "cancelled")
+  T.eq(http.request { url = srv.url .. "/echo" }.status, 200, "the loop goes on")
 end)
