@@ -2,14 +2,19 @@
 # bench/orchestration.sh: the reference workflow (issue 8) through `baton run`
 # with the openai provider pointed at bench/mock_openai.py over real HTTP.
 # One requirement -> 1 planner call, N tasks x 2 worker calls, 1 review call.
-# Prints one line per configuration with medians of REPEAT runs.
+# Prints one line per configuration with medians of REPEAT runs, an N = 0 run
+# (the planner adds nothing: the run fails at once, exit 1), `baton --version`
+# (hyperfine), and writes the block into OUT (between markers, so the rest of
+# bench/RESULTS.md stays).
 #   bench/orchestration.sh [BATON] ; env: NS="16 64 256" LATENCIES="50 0" REPEAT=5
+#   OUT=bench/RESULTS.md (OUT=- to write nothing)
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 BATON=$(realpath "${1:-$HERE/../build/baton}")
 NS=${NS:-"16 64 256"}
 LATENCIES=${LATENCIES:-"50 0"}
 REPEAT=${REPEAT:-5}
+OUT=${OUT:-$HERE/RESULTS.md}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"; [ -n "${MOCK:-}" ] && kill $MOCK 2>/dev/null || true' EXIT
 
@@ -30,35 +35,69 @@ LUA
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
-echo "# baton orchestration benchmark, $(date -u +%F), $(nproc) cores, $(uname -r)"
-echo "# N latency_ms requests wall_s limit_s wall/limit cpu_s cpu_ms/request maxrss_kb"
-for lat in $LATENCIES; do
-  for n in $NS; do
-    python3 "$HERE/mock_openai.py" "$n" "$lat" > "$TMP/port" &
-    MOCK=$!
-    for _ in $(seq 100); do [ -s "$TMP/port" ] && break; sleep 0.05; done
-    port=$(head -1 "$TMP/port")
-    : > "$TMP/wall"; : > "$TMP/cpu"; : > "$TMP/rss"
-    for i in $(seq "$REPEAT"); do
-      ws="$TMP/ws-$n-$lat-$i"; make_project "$ws"
-      ( cd "$ws" && OPENAI_API_KEY=bench OPENAI_BASE_URL="http://127.0.0.1:$port/v1" \
-        /usr/bin/time -f "%e %U %S %M" -o "$TMP/time" "$BATON" run "write $n files" \
-        --team bench --jobs "$n" --quiet --max-iterations 1000 > /dev/null 2> "$TMP/err" ) || {
-          echo "run failed:"; cat "$TMP/err"; exit 1; }
-      read -r wall user sys rss < "$TMP/time"
-      echo "$wall" >> "$TMP/wall"
-      echo "$user $sys" | awk '{print $1 + $2}' >> "$TMP/cpu"
-      echo "$rss" >> "$TMP/rss"
-    done
-    kill $MOCK; wait $MOCK 2>/dev/null || true; MOCK=
-    reqs=$((2 + 2 * n))
-    wall=$(median < "$TMP/wall"); cpu=$(median < "$TMP/cpu"); rss=$(median < "$TMP/rss")
-    awk -v n="$n" -v lat="$lat" -v r="$reqs" -v w="$wall" -v c="$cpu" -v m="$rss" 'BEGIN {
-      limit = 4 * lat / 1000; ratio = limit > 0 ? sprintf("%.2f", w / limit) : "-";
-      printf "%d %d %d %.3f %.3f %s %.3f %.3f %d\n", n, lat, r, w, limit, ratio, c, 1000 * c / r, m }'
+# measure N LATENCY_MS: REPEAT runs against one mock; prints the table line.
+measure() {
+  local n=$1 lat=$2 want=0 jobs=$1 reqs=$((2 + 2 * $1))
+  if [ "$n" -eq 0 ]; then want=1 jobs=1 reqs=1; fi # nothing planned: FAILED, exit 1
+  python3 "$HERE/mock_openai.py" "$n" "$lat" > "$TMP/port" &
+  MOCK=$!
+  for _ in $(seq 100); do [ -s "$TMP/port" ] && break; sleep 0.05; done
+  local port; port=$(head -1 "$TMP/port")
+  : > "$TMP/wall"; : > "$TMP/cpu"; : > "$TMP/rss"
+  for i in $(seq "$REPEAT"); do
+    local ws="$TMP/ws-$n-$lat-$i" rc=0
+    make_project "$ws"
+    ( cd "$ws" && OPENAI_API_KEY=bench OPENAI_BASE_URL="http://127.0.0.1:$port/v1" \
+      /usr/bin/time -f "%e %U %S %M" -o "$TMP/time" "$BATON" run "write $n files" \
+      --team bench --jobs "$jobs" --quiet --max-iterations 1000 > /dev/null 2> "$TMP/err" ) || rc=$?
+    if [ "$rc" -ne "$want" ]; then echo "run failed (exit $rc, expected $want):"; cat "$TMP/err"; exit 1; fi
+    read -r wall user sys rss < <(tail -1 "$TMP/time")
+    echo "$wall" >> "$TMP/wall"
+    echo "$user $sys" | awk '{print $1 + $2}' >> "$TMP/cpu"
+    echo "$rss" >> "$TMP/rss"
+    rm -rf "$ws"
   done
-done
-echo "# start-up"
-hyperfine -N --warmup 5 --runs 50 "$BATON --version" --export-json "$TMP/h.json" > /dev/null 2>&1 || \
-  hyperfine --warmup 5 --runs 50 "$BATON --version" --export-json "$TMP/h.json" > /dev/null
-python3 -c "import json;r=json.load(open('$TMP/h.json'))['results'][0];print('baton --version median %.2f ms' % (r['median']*1000))"
+  kill $MOCK; wait $MOCK 2>/dev/null || true; MOCK=
+  local wall cpu rss
+  wall=$(median < "$TMP/wall"); cpu=$(median < "$TMP/cpu"); rss=$(median < "$TMP/rss")
+  echo "$n $rss" >> "$TMP/rss-$lat"
+  awk -v n="$n" -v lat="$lat" -v r="$reqs" -v w="$wall" -v c="$cpu" -v m="$rss" 'BEGIN {
+    limit = (n > 0 ? 4 : 1) * lat / 1000; ratio = limit > 0 ? sprintf("%.2f", w / limit) : "-";
+    printf "%d %d %d %.3f %.3f %s %.3f %.3f %d\n", n, lat, r, w, limit, ratio, c, 1000 * c / r, m }'
+}
+
+results() {
+  echo "# baton orchestration benchmark, $(date -u '+%F %H:%M UTC'), REPEAT=$REPEAT (medians)"
+  echo "# machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'),"\
+    "Linux $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "# N latency_ms requests wall_s limit_s wall/limit cpu_s cpu_ms/request maxrss_kb"
+  for lat in $LATENCIES; do
+    for n in $NS; do measure "$n" "$lat"; done
+    # peak RSS growth per concurrent agent (--jobs N): between the smallest and largest N
+    sort -n "$TMP/rss-$lat" | awk -v lat="$lat" 'NR == 1 {n0 = $1; r0 = $2} {n1 = $1; r1 = $2}
+      END { if (n1 > n0) printf "# rss growth at %d ms: %.1f KB per concurrent agent (N %d -> %d)\n",
+        lat, (r1 - r0) / (n1 - n0), n0, n1 }'
+  done
+  echo "# start-up: N = 0 (start-up, one planner request, FAILED exit 1)"
+  measure 0 0
+  hyperfine -N --warmup 5 --runs 50 "$BATON --version" --export-json "$TMP/h.json" > /dev/null 2>&1 || \
+    hyperfine --warmup 5 --runs 50 "$BATON --version" --export-json "$TMP/h.json" > /dev/null
+  python3 -c "import json;r=json.load(open('$TMP/h.json'))['results'][0];print('# baton --version median %.2f ms' % (r['median']*1000))"
+}
+
+results | tee "$TMP/block"
+[ "$OUT" = "-" ] && exit 0
+# Replace the block between the markers in OUT (or append one).
+python3 - "$OUT" "$TMP/block" <<'PY'
+import os, sys
+out, block = sys.argv[1], open(sys.argv[2]).read()
+begin, end = "<!-- orchestration.sh: begin -->", "<!-- orchestration.sh: end -->"
+text = open(out).read() if os.path.exists(out) else "# Benchmark results\n"
+new = begin + "\n```\n" + block + "```\n" + end
+if begin in text and end in text:
+    text = text[:text.index(begin)] + new + text[text.index(end) + len(end):]
+else:
+    text = text.rstrip("\n") + "\n\n## Latest run of bench/orchestration.sh\n\n" + new + "\n"
+open(out, "w").write(text)
+PY
+echo "wrote $(realpath "$OUT")"
