@@ -46,7 +46,8 @@ end
 -- converse{agent=, role=, task=, messages=, tool_ctx=} -> outcome, err
 -- outcome = {status="DONE"|"BLOCKED", reason=}; tool_ctx gets .outcome set by
 -- the task_done / task_blocked tools; tool_ctx.flush (optional) runs after
--- each turn's tool calls, in the turn's transaction.
+-- each turn's tool calls, in the turn's transaction. c.defer_save: the
+-- caller saves the transcript after a final answer (with its own writes).
 function M.converse(e, c)
   local role = c.role
   local t = c.tool_ctx
@@ -65,7 +66,7 @@ function M.converse(e, c)
     if not resp.tool_calls or #resp.tool_calls == 0 then msg.tool_calls = nil end
     c.messages[#c.messages + 1] = msg
     if not msg.tool_calls then
-      save_transcript(e, c.task, c.messages)
+      if not c.defer_save then save_transcript(e, c.task, c.messages) end
       return t.outcome or { status = "DONE", reason = util.oneline(resp.text, 200) }
     end
     local function run_tools()
@@ -104,12 +105,12 @@ function M.run_task(e, task, agent_name, epoch)
   local t = { h = e:harness_for(agent_name, role), task = task, round = e.round, agent = agent_name }
   t.describe_task = function() return M.describe(e, task) end
   e:emit("task.start", { task = task.id, agent = agent_name })
-  local outcome = M.converse(e, {
-    agent = agent_name, role = role, task = task, tool_ctx = t,
-    messages = { { role = "user", content = M.describe(e, task) } },
-  })
+  local messages = { { role = "user", content = M.describe(e, task) } }
+  local outcome = M.converse(e, { agent = agent_name, role = role, task = task, tool_ctx = t,
+    messages = messages, defer_save = true })
   local ok, err, code
-  e.db:tx(function() -- the completion and its journal row together
+  e.db:tx(function() -- the last transcript, the completion and its journal row together
+    save_transcript(e, task, messages)
     ok, err, code = e.db:complete(task.id, agent_name, epoch, outcome.status, outcome.reason)
     e:emit("task.end", { task = task.id, agent = agent_name, status = outcome.status,
       reason = outcome.reason, lease = ok and "held" or code })

@@ -81,9 +81,19 @@ end
 
 -- chat(req) -> resp | nil, message, code. Raises a baton.errors object for
 -- budgets and for provider failures no retry can fix.
+-- Whether the ledger held calls of this run before this process began: a
+-- key carries its occurrence number in this process, so only an earlier
+-- process's rows (a resumed run) can answer; a fresh run skips the lookup.
+function M:has_history()
+  if self.history == nil then
+    self.history = (self.e.db:llm_totals(self.e.run.id).calls or 0) > 0
+  end
+  return self.history
+end
+
 function M:chat(req)
   local key = self:key(req)
-  local cached = self.e.db:llm_lookup(self.e.run.id, key)
+  local cached = self:has_history() and self.e.db:llm_lookup(self.e.run.id, key)
   if cached then
     local resp = cjson.decode(cached)
     resp.reused = true
