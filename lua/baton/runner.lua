@@ -63,9 +63,10 @@ end
 function M.header(e, opts)
   sys.trap_interrupt()
   e.t0 = sys.clock()
-  local harness = require "baton.harness"
-  local h = harness.probe()
   if opts.json or opts.quiet then return end
+  -- the probe forks a few children (~5 ms); a quiet run leaves it to the
+  -- first sandboxed command, which needs it
+  local h = require("baton.harness").probe()
   local missing = {}
   for _, m in ipairs(h.missing or {}) do missing[#missing + 1] = tostring(m) end
   io.stderr:write(string.format("baton: run %s — policy %s, team %s, model %s, jobs %d\n" ..
