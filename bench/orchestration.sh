@@ -80,6 +80,16 @@ results() {
   done
   echo "# start-up: N = 0 (start-up, one planner request, FAILED exit 1)"
   measure 0 0
+  # the same with hyperfine (finer than /usr/bin/time's 10 ms): a fresh database each run
+  local ws="$TMP/ws-0"; make_project "$ws"
+  python3 "$HERE/mock_openai.py" 0 0 > "$TMP/port" &
+  MOCK=$!
+  for _ in $(seq 100); do [ -s "$TMP/port" ] && break; sleep 0.05; done
+  ( cd "$ws" && OPENAI_API_KEY=bench OPENAI_BASE_URL="http://127.0.0.1:$(head -1 "$TMP/port")/v1" \
+    hyperfine -N -i --warmup 3 --runs 30 --prepare "rm -rf $ws/.baton/baton.db $ws/.baton/baton.db-wal $ws/.baton/baton.db-shm $ws/.baton/objects" \
+    "$BATON run 'write 0 files' --team bench --jobs 1 --quiet" --export-json "$TMP/h0.json" > /dev/null 2>&1 )
+  kill $MOCK; wait $MOCK 2>/dev/null || true; MOCK=
+  python3 -c "import json;r=json.load(open('$TMP/h0.json'))['results'][0];print('# N = 0 run (hyperfine) median %.1f ms wall, mean %.1f ms user+sys' % (r['median']*1000, (r['user']+r['system'])*1000))"
   hyperfine -N --warmup 5 --runs 50 "$BATON --version" --export-json "$TMP/h.json" > /dev/null 2>&1 || \
     hyperfine --warmup 5 --runs 50 "$BATON --version" --export-json "$TMP/h.json" > /dev/null
   python3 -c "import json;r=json.load(open('$TMP/h.json'))['results'][0];print('# baton --version median %.2f ms' % (r['median']*1000))"
