@@ -39,6 +39,13 @@ function M.describe(e, task)
   return table.concat(lines, "\n")
 end
 
+-- Runs fn in one SSOT transaction. A database that cannot begin or commit
+-- one stops the run (resumable), rather than losing journal rows quietly.
+local function in_tx(e, fn)
+  local ok, err = e.db:tx(function() fn() return true end)
+  if not ok then errors.raise(errors.FAILED, "%s", tostring(err)) end
+end
+
 local function save_transcript(e, task, messages)
   if task then e.db:set_transcript(task.id, json.encode(messages)) end
 end
@@ -92,7 +99,7 @@ function M.converse(e, c)
     -- span a yield, or another task's writes would join it.
     local yields = false
     for _, call in ipairs(msg.tool_calls) do yields = yields or tools.yields(call.name) end
-    if yields then run_tools() else e.db:tx(run_tools) end
+    if yields then run_tools() else in_tx(e, run_tools) end
     if t.outcome then return t.outcome end
   end
   return { status = "BLOCKED", reason = string.format("ran out of turns (%d)", role.max_turns or 12) }
@@ -109,7 +116,7 @@ function M.run_task(e, task, agent_name, epoch)
   local outcome = M.converse(e, { agent = agent_name, role = role, task = task, tool_ctx = t,
     messages = messages, defer_save = true })
   local ok, err, code
-  e.db:tx(function() -- the last transcript, the completion and its journal row together
+  in_tx(e, function() -- the last transcript, the completion and its journal row together
     save_transcript(e, task, messages)
     ok, err, code = e.db:complete(task.id, agent_name, epoch, outcome.status, outcome.reason)
     e:emit("task.end", { task = task.id, agent = agent_name, status = outcome.status,

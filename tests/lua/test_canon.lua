@@ -1,8 +1,9 @@
 -- tests/lua/test_canon.lua: baton.canon, the C canonical JSON encoder behind
 -- json.encode, against a reference encoder written in Lua from the rules
 -- (sorted keys, integers as integers, %.17g floats, minimal escapes) on
--- hand-picked and random values; and request keys that skip the aliases
--- in tool schemas.
+-- hand-picked and random values; request keys that skip the aliases in
+-- tool schemas; and ssot's update_run statement cache (both speed fixes of
+-- bench/RESULTS.md).
 local T = ...
 local canon = require "baton.canon"
 local json = require "baton.json"
@@ -112,4 +113,25 @@ T.test("canon-2.1 request keys hash the canonical whole request", function()
   T.eq(llm.request_key(req), json.fnv1a64((whole:gsub('"do rab123"', '"do T1"'):gsub('"s rab123"', '"s T1"'))))
   T.eq(llm.request_key { tools = {} }, json.fnv1a64 '{"tools":{}}')
   T.eq(llm.request_key {}, json.fnv1a64 "{}")
+end)
+
+T.test("canon-3.1 update_run: more field sets than its statement cache, each right", function()
+  local ssot = require "baton.ssot"
+  local db = assert(ssot.open(T.tmpdir() .. "/.baton/baton.db"))
+  T.defer(function() db:close() end)
+  local run = db:create_run { requirement = "r" }
+  local sets = { { iteration = 1 }, { retry_used = 2 }, { retry_max = 5 }, { controller_pid = 7 },
+    { policy = "p" }, { team = "t" }, { workspace = "/w" }, { meta = { a = 1 } }, { spent = { tokens = 3 } },
+    { budgets = { tokens = 9 } }, { models = { m = "x" } }, { iteration = 2, status = "STOPPED" },
+    { iteration = 3 } } -- 12 sets: 8 cached, 4 prepared each time; then a cached one again
+  for _, f in ipairs(sets) do T.eq(db:update_run(run.id, f), true) end
+  local r = db:run(run.id)
+  T.eq(r.iteration, 3)
+  T.eq(r.status, "STOPPED")
+  T.eq(r.retry_used, 2)
+  T.eq(r.models.m, "x")
+  T.eq(r.spent.tokens, 3)
+  local evs = db:events(run.id, { kind = "run" })
+  T.eq(evs[#evs].payload.updated[1], "iteration")
+  T.raises(function() db:update_run(run.id, { colour = 1 }) end, "unknown run field 'colour'")
 end)
