@@ -10,11 +10,14 @@ local M = {}
 
 -- The planner's SSOT tools: tasks are named by keys the planner chooses, so
 -- a scripted or replayed plan can name dependencies before ids exist.
-local function plan_tools(e, seq)
+-- Duplicates are judged against the SSOT itself, so a restore (which removes
+-- what was planned after the snapshot) leaves nothing stale behind.
+local function plan_tools(e)
   local meta = e.run.meta or {}
-  meta.keys, meta.added = meta.keys or {}, meta.added or {}
+  meta.keys = meta.keys or {}
   local function resolve(ref)
-    if meta.keys[ref] then return meta.keys[ref] end
+    local id = meta.keys[ref]
+    if id and e.db:req(id) then return id end
     local ok, r = pcall(e.db.req, e.db, ref)
     if ok and r and r.run == e.run.id then return r.id end
   end
@@ -22,10 +25,10 @@ local function plan_tools(e, seq)
   local plan = {}
   function plan.add(a)
     local norm = util.normalize(a.description)
-    local prev = meta.added[norm]
-    if prev then
-      if prev.seq == seq then return prev.text end -- the same call replayed on resume
-      return string.format("refused: duplicate of %s (%s)", prev.id, util.oneline(a.description, 60))
+    for _, r in ipairs(e.db:reqs(e.run.id)) do
+      if r.id ~= e.run.root and util.normalize(r.description) == norm then
+        return string.format("refused: duplicate of %s (%s)", r.id, util.oneline(a.description, 60))
+      end
     end
     local deps = {}
     for _, d in ipairs(a.depends_on or {}) do
@@ -38,10 +41,8 @@ local function plan_tools(e, seq)
     if not ok then return "refused: " .. tostring(id):gsub("^[^:]+:%d+: ", "") end
     e.plan_version = (e.plan_version or 0) + 1
     if a.key then meta.keys[a.key] = id end
-    local text = "added " .. id .. (a.key and (" as " .. a.key) or "")
-    meta.added[norm] = { id = id, seq = seq, text = text }
     save()
-    return text
+    return "added " .. id .. (a.key and (" as " .. a.key) or "")
   end
   function plan.contract(a)
     local owner = a.owner and resolve(a.owner)
@@ -60,7 +61,7 @@ function M.DECOMPOSE(e, d)
   local role = e:role_of(planner)
   local root = e.db:req(e.run.root)
   local t = { h = e:harness_for(planner, role), round = { writes = {} }, agent = planner,
-    task = root, plan = plan_tools(e, d.seq) }
+    task = root, plan = plan_tools(e) }
   t.describe_task = function() return agent.describe(e, root) end
   local before = #e.db:reqs(e.run.id)
   local outcome = agent.converse(e, { agent = planner, role = role, task = nil, tool_ctx = t,
