@@ -10,11 +10,14 @@ local M = {}
 
 -- The planner's SSOT tools: tasks are named by keys the planner chooses, so
 -- a scripted or replayed plan can name dependencies before ids exist.
-local function plan_tools(e, seq)
+-- Duplicates are judged against the SSOT itself, so a restore (which removes
+-- what was planned after the snapshot) leaves nothing stale behind.
+local function plan_tools(e)
   local meta = e.run.meta or {}
-  meta.keys, meta.added = meta.keys or {}, meta.added or {}
+  meta.keys = meta.keys or {}
   local function resolve(ref)
-    if meta.keys[ref] then return meta.keys[ref] end
+    local id = meta.keys[ref]
+    if id and e.db:req(id) then return id end
     local ok, r = pcall(e.db.req, e.db, ref)
     if ok and r and r.run == e.run.id then return r.id end
   end
@@ -28,12 +31,21 @@ local function plan_tools(e, seq)
   function plan.flush()
     if dirty then e.db:update_run(e.run.id, { meta = meta }) dirty = false end
   end
+  -- The run's tasks by normalized description, read from the SSOT once per
+  -- DECOMPOSE (nothing else adds or removes tasks while the planner plans):
+  -- reading them all for every add made a plan of N tasks cost O(N^2).
+  local known
   function plan.add(a)
     local norm = util.normalize(a.description)
-    local prev = meta.added[norm]
-    if prev then
-      if prev.seq == seq then return prev.text end -- the same call replayed on resume
-      return string.format("refused: duplicate of %s (%s)", prev.id, util.oneline(a.description, 60))
+    if not known then
+      known = {}
+      for _, r in ipairs(e.db:reqs(e.run.id)) do
+        local k = util.normalize(r.description)
+        if r.id ~= e.run.root and not known[k] then known[k] = r.id end -- the first, as listed
+      end
+    end
+    if known[norm] then
+      return string.format("refused: duplicate of %s (%s)", known[norm], util.oneline(a.description, 60))
     end
     local deps = {}
     for _, d in ipairs(a.depends_on or {}) do
@@ -45,11 +57,10 @@ local function plan_tools(e, seq)
       description = a.description, acceptance = a.acceptance or {}, deps = deps, role = a.role })
     if not ok then return "refused: " .. tostring(id):gsub("^[^:]+:%d+: ", "") end
     e.plan_version = (e.plan_version or 0) + 1
+    known[norm] = id
     if a.key then meta.keys[a.key] = id end
-    local text = "added " .. id .. (a.key and (" as " .. a.key) or "")
-    meta.added[norm] = { id = id, seq = seq, text = text }
     save()
-    return text
+    return "added " .. id .. (a.key and (" as " .. a.key) or "")
   end
   function plan.contract(a)
     local owner = a.owner and resolve(a.owner)
@@ -68,7 +79,7 @@ function M.DECOMPOSE(e, d)
   local role = e:role_of(planner)
   local root = e.db:req(e.run.root)
   local t = { h = e:harness_for(planner, role), round = { writes = {} }, agent = planner,
-    task = root, plan = plan_tools(e, d.seq) }
+    task = root, plan = plan_tools(e) }
   t.flush = t.plan.flush
   t.describe_task = function() return agent.describe(e, root) end
   local before = #e.db:reqs(e.run.id)

@@ -25,7 +25,9 @@ function M.db_path(ws) return ws .. "/.baton/baton.db" end
 
 function M.open_db(ws)
   local ssot = require "baton.ssot"
-  return ssot.open(M.db_path(ws))
+  local db, err = ssot.open(M.db_path(ws))
+  if not db then errors.raise(errors.FAILED, "%s", err) end
+  return db
 end
 
 local function module_name(kind, name)

@@ -115,3 +115,55 @@ T.test("e2e-4.8 status, tasks, log and runs read the run", function()
   T.eq(r.code, 2, "resume a finished run")
   T.match(r.err, "is already DONE; nothing to resume")
 end)
+
+T.test("e2e-4.9 an early DONE is journaled and ignored; the iteration limit stops with exit 4", function()
+  local ws = E.project(T, TWO)
+  T.write(ws .. "/.baton/eager.lua", [[
+return { name = "eager", decide = function(view, ctx)
+  if view.decomposed and view.last_action.action ~= "DONE" and not view.all_done then
+    return { action = "DONE", reasoning = "surely finished" }
+  end
+  return ctx.fsm(view)
+end }
+]])
+  local r = T.baton({ "run", "two files", "--policy", "eager", "--json" }, { cwd = ws })
+  T.eq(r.code, 0, "exit (stderr: " .. r.err .. ")")
+  T.match(r.out, "ignored: 0 of 2 tasks are DONE")
+  local ws2 = E.project(T, TWO)
+  r = T.baton({ "run", "two files", "--max-iterations", "2" }, { cwd = ws2 })
+  T.eq(r.code, 4, "exit")
+  T.match(r.err, "STOPPED — iteration limit reached %(2%); state saved, continue with `baton resume %w+`")
+  r = T.baton({ "resume", "--max-iterations", "50", "-q" }, { cwd = ws2 })
+  T.eq(r.code, 0, "resume with a higher limit")
+end)
+
+T.test("e2e-4.10 the llm scheduler: an unknown role from the model falls back to keyword", function()
+  local script = E.script(TWO):gsub("return { turns = {", [[
+return { turns = {
+  { when = { agent = 'scheduler' }, once = false, reply = { text = '{"role": "astronaut", "reason": "why not"}' } },]], 1)
+  local ws = E.project(T, TWO, { script = script })
+  local r = T.baton({ "run", "two files", "--scheduler", "llm", "--json" }, { cwd = ws })
+  T.eq(r.code, 0, "exit (stderr: " .. r.err .. ")")
+  T.match(r.out, "scheduler: unknown role 'astronaut', using keyword")
+  T.match(r.out, "%->test%-1")
+end)
+
+T.test("e2e-4.11 the planner cannot add the same requirement twice", function()
+  local script = [[
+local function call(n, a) return { name = n, arguments = a } end
+local add = call('add_requirement', { key = 'x', description = 'Write x.txt', acceptance = { 'x' } })
+local again = call('add_requirement', { key = 'y', description = 'write X.txt!', acceptance = { 'x' } })
+return { turns = {
+  { when = { agent = 'planner', contains = 'Requirement:' }, once = false, reply = { tool_calls = { add, again } } },
+  { when = { agent = 'planner' }, once = false, reply = { text = 'ok' } },
+  { when = { contains = 'Task ' }, once = false, reply = { tool_calls = { call('write_file', { path = 'x.txt', content = 'x' }) } } },
+  { when = { contains = 'to x.txt' }, once = false, reply = { tool_calls = { call('task_done', { summary = 'ok' }) } } },
+  { when = { agent = 'reviewer' }, once = false, reply = { text = '{"approved": true, "reasons": []}' } },
+} }
+]]
+  local ws = E.project(T, {}, { script = script })
+  local r = T.baton({ "run", "x", "--json" }, { cwd = ws })
+  T.eq(r.code, 0, "exit (stderr: " .. r.err .. ")")
+  T.match(r.out, "refused: duplicate of %w+ %(write X%.txt!%)")
+  T.match(r.out, '"tasks":1')
+end)

@@ -107,3 +107,24 @@ T.test("e2e-2.4 Ctrl-C stops cleanly with exit 130 and resume finishes", functio
   T.match(E.state(ws), "^DONE")
   local _ = code
 end)
+
+T.test("e2e-2.5 SIGKILL in the middle of DECOMPOSE: the plan is redone from the ledger, exactly", function()
+  local script = E.script(TASKS):gsub("{ when = { agent = 'planner' }, once = false, reply",
+    "{ when = { agent = 'planner' }, once = false, delay = 3, reply", 1)
+  local clean = E.project(T, TASKS, { script = script })
+  local r = T.baton({ "run", "write three files", "-q" }, { cwd = clean })
+  T.eq(r.code, 0, "uninterrupted exit (stderr: " .. r.err .. ")")
+  local ws = E.project(T, TASKS, { script = script })
+  local p = io.popen("cd " .. T.q(ws) .. " && exec " .. T.q(T.bin) .. " run 'write three files' -q " ..
+    ">/dev/null 2>&1 & echo $!")
+  local pid = tonumber(p:read("l"))
+  p:close()
+  T.ok(wait_for_event(ws, "tool", 20), "the planner added tasks")
+  sys.kill(pid, 9)
+  for _ = 1, 200 do if not sys.alive(pid) then break end os.execute("sleep 0.01") end
+  r = T.baton({ "resume", "-q" }, { cwd = ws })
+  T.eq(r.code, 0, "resume exit (stderr: " .. r.err .. ")")
+  T.eq(E.state(ws), E.state(clean), "SSOT state")
+  T.eq(E.digest(T, ws), E.digest(T, clean), "workspace")
+  T.eq(requests(ws), requests(clean), "LLM requests bought in all")
+end)

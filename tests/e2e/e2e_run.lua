@@ -217,3 +217,15 @@ return { turns = {
   end
   T.ok(seen, "the second writer was told who owns the file")
 end)
+
+T.test("e2e-1.9 a .baton/baton.db that is not a baton database: one line, exit 1, file untouched", function()
+  local ws = T.tmpdir()
+  os.execute("mkdir -p " .. T.q(ws .. "/.baton"))
+  T.write(ws .. "/.baton/baton.db", "garbage garbage garbage")
+  for _, argv in ipairs { { "run", "x" }, { "status" }, { "resume" } } do
+    local r = T.baton(argv, { cwd = ws })
+    T.eq(r.code, 1, argv[1] .. " exit")
+    T.eq(r.err, "baton: ssot: " .. ws .. "/.baton/baton.db is not a baton database (not an SQLite file)\n")
+  end
+  T.eq(T.read(ws .. "/.baton/baton.db"), "garbage garbage garbage")
+end)
