@@ -111,8 +111,11 @@ function M.run_task(e, task, agent_name, epoch)
   local role = e:role_of(agent_name)
   local t = { h = e:harness_for(agent_name, role), task = task, round = e.round, agent = agent_name }
   t.describe_task = function() return M.describe(e, task) end
-  e:emit("task.start", { task = task.id, agent = agent_name })
-  local messages = { { role = "user", content = M.describe(e, task) } }
+  local messages
+  in_tx(e, function() -- the journal row and the reads of the prompt under one lock
+    e:emit("task.start", { task = task.id, agent = agent_name })
+    messages = { { role = "user", content = M.describe(e, task) } }
+  end)
   local outcome = M.converse(e, { agent = agent_name, role = role, task = task, tool_ctx = t,
     messages = messages, defer_save = true })
   local ok, err, code
