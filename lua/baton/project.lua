@@ -76,6 +76,7 @@ function M.configure_llm(cfg, ws)
     if f then f:close() offline = ws .. "/.baton/offline.lua" end
   end
   llm.configure { offline = offline, record = cfg.record, replay = cfg.replay }
+  return offline
 end
 
 -- Builds the engine for a run (new or resumed).
@@ -83,8 +84,9 @@ function M.engine(db, run, ws, opts)
   local Engine = require "baton.engine"
   local cfg = (run.meta or {}).config or {}
   local team, roles = M.load_team(run.team or "default")
-  M.configure_llm(cfg, ws)
+  local offline_script = M.configure_llm(cfg, ws)
   return Engine.new {
+    offline_script = offline_script,
     db = db, run = run, workspace = ws, team = team, roles = roles,
     policy = M.load_policy(run.policy or "fsm"), policy_name = run.policy or "fsm",
     scheduler = M.load_scheduler(cfg.scheduler or "keyword"), scheduler_name = cfg.scheduler or "keyword",

@@ -74,6 +74,10 @@ function M.header(e, opts)
     e:model_for("default"), e.jobs, (h.landlock_abi or 0) > 0 and ("ABI " .. h.landlock_abi) or
     "unavailable (policy checks only)", h.netns and "yes" or "unavailable",
     #missing > 0 and ("; missing: " .. table.concat(missing, ", ")) or ""))
+  if e:model_for("default"):match("^offline") and not e.offline_script then
+    io.stderr:write("  note: model offline without a script (.baton/offline.lua or --offline-script): " ..
+      "answers come from the rule-based test model; use --model PROVIDER:MODEL for a real one\n")
+  end
 end
 
 -- Drives an engine to the end; prints the summary; returns the exit code.

@@ -143,6 +143,8 @@ T.test("e2e-1.6 usage mistakes are one line and exit 2", function()
     { { "run", "x", "--team", "nosuch" }, "baton: team 'teams.nosuch' not found in ./.baton/, BATON_PATH or the built-in folders\n" },
     { { "run", "x", "--policy", "nosuch" }, "baton: policy 'nosuch' not found in ./.baton/, BATON_PATH or the built-in folders\n" },
     { { "resume" }, "baton: no run to resume in this workspace (start one with `baton run`)\n" },
+    { { "run", "x", "--model", "gpt4" }, "baton: unknown provider in model 'gpt4' (expected " ..
+      "provider:model, e.g. openai:gpt-4o-mini; known: anthropic, offline, ollama, openai, replay)\n" },
     { { "status" }, "baton: no run in this workspace (start one with `baton run`)\n" },
   }
   for _, c in ipairs(cases) do

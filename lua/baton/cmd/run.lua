@@ -52,6 +52,10 @@ Exit codes: 0 verified, 1 failed, 2 usage or config, 3 provider or auth,
     project.use_workspace(ws)
     local config = { scheduler = opts.scheduler, jobs = opts.jobs, offline_script = opts["offline-script"]
       and project.abspath(opts["offline-script"]), record = opts.record, replay = opts.replay }
+    if opts.model then
+      local ok, err = require("baton.llm").parse_model(opts.model)
+      if not ok then errors.usage("%s", err) end
+    end
     -- load everything user-written before creating the run: a broken file is a clean exit 2
     project.load_team(opts.team or "default")
     project.load_policy(opts.policy or "fsm")
