@@ -100,7 +100,10 @@ function Engine:select_agent(task, decision)
   local name = script.call("scheduler '" .. self.scheduler_name .. "'", self.scheduler.select,
     util.readonly(task), util.readonly(candidates), self:policy_ctx())
   for _, a in ipairs(candidates) do if a.name == name then return name end end
-  return candidates[1] and candidates[1].name -- an unknown answer falls back to the first capable agent
+  local fallback = candidates[1] and candidates[1].name
+  self:emit("policy.log", { message = string.format("scheduler '%s' chose %s for %s, not an agent " ..
+    "of this team; using %s", self.scheduler_name, tostring(name), task.id, tostring(fallback)) })
+  return fallback
 end
 
 -- What a policy's decide() gets besides the view.
