@@ -9,12 +9,16 @@
 
 #include "ssot_int.h"
 
-#define REQ_COLS                                                                                   \
+/* One requirement carries its transcript; lists leave it out (NULL): a
+ * transcript is a whole conversation, and the engine lists every task each
+ * iteration, so reading them all would make each iteration cost O(N * turns). */
+#define REQ_COLS_WITH(transcript)                                                                  \
     "SELECT r.id, r.run, r.parent, r.description, r.acceptance, (SELECT json_group_array(dep)"     \
     " FROM (SELECT dep FROM deps WHERE req = r.id ORDER BY dep)) AS deps, r.role, r.status,"       \
-    " r.assignee, r.lease_epoch, r.lease_holder, r.lease_time, r.lease_pid, (SELECT text FROM"     \
-    " transcripts WHERE req = r.id) AS transcript,"                                                \
-    " r.status_by, r.status_at, r.created_at FROM reqs r "
+    " r.assignee, r.lease_epoch, r.lease_holder, r.lease_time, r.lease_pid, " transcript           \
+    " AS transcript, r.status_by, r.status_at, r.created_at FROM reqs r "
+#define REQ_COLS REQ_COLS_WITH("(SELECT text FROM transcripts WHERE req = r.id)")
+#define REQ_LIST_COLS REQ_COLS_WITH("NULL")
 
 int ssot_valid_status(const char *s) {
     return s && (!strcmp(s, "PENDING") || !strcmp(s, "IN_PROGRESS") || !strcmp(s, "DONE") ||
@@ -140,11 +144,11 @@ int bt_ssot_reqs(bt_ssot *db, const char *run, const char *status, const char *p
     if (rc == BT_SSOT_OK && parent) rc = ssot_resolve_in(db, rid, "parent", parent, pid);
     if (rc) return rc;
     sqlite3_stmt *st =
-        ready ? ssot_stmt(db, REQ_COLS "WHERE r.run = ?1 AND r.status = 'PENDING' AND NOT EXISTS"
+        ready ? ssot_stmt(db, REQ_LIST_COLS "WHERE r.run = ?1 AND r.status = 'PENDING' AND NOT EXISTS"
                                        " (SELECT 1 FROM deps d JOIN reqs q ON q.id = d.dep"
                                        " WHERE d.req = r.id AND q.status <> 'DONE')"
                                        " ORDER BY r.rowid")
-              : ssot_stmt(db, REQ_COLS "WHERE r.run = ?1 AND (?2 IS NULL OR r.status = ?2)"
+              : ssot_stmt(db, REQ_LIST_COLS "WHERE r.run = ?1 AND (?2 IS NULL OR r.status = ?2)"
                                        " AND (?3 IS NULL OR r.parent = ?3) ORDER BY r.rowid");
     if (!st) return BT_SSOT_FAIL;
     ssot_bind_text(st, 1, rid);
