@@ -271,19 +271,29 @@ int bt_ssot_actions(bt_ssot *db, const char *run, long long limit, bt_ssot_row_f
 /* Appends to the journal of an already resolved run (in any transaction). */
 static int append_event(bt_ssot *db, const char *run, const char *actor, const char *kind,
                         const char *payload, long long *seq) {
-    sqlite3_stmt *st = ssot_stmt(
-        db, "INSERT INTO events(run, seq, time, actor, kind, payload) VALUES(?1,"
-            " (SELECT COALESCE(MAX(seq), 0) + 1 FROM events WHERE run = ?1), ?2, ?3, ?4, ?5)"
-            " RETURNING seq");
+    /* The next seq read first, then inserted (one write transaction holds
+     * both): INSERT ... RETURNING made SQLite open, zero and close an
+     * ephemeral b-tree for every journal row (~20k instructions each). */
+    sqlite3_stmt *st =
+        ssot_stmt(db, "SELECT COALESCE(MAX(seq), 0) + 1 FROM events WHERE run = ?1");
+    if (!st) return BT_SSOT_FAIL;
+    ssot_bind_text(st, 1, run);
+    int got = ssot_row(db, st);
+    if (got < 0) return BT_SSOT_FAIL;
+    long long next = got ? sqlite3_column_int64(st, 0) : 1; /* an aggregate: always a row */
+    if (got) sqlite3_reset(st);
+    st = ssot_stmt(db, "INSERT INTO events(run, seq, time, actor, kind, payload)"
+                       " VALUES(?1, ?6, ?2, ?3, ?4, ?5)");
     if (!st) return BT_SSOT_FAIL;
     ssot_bind_text(st, 1, run);
     sqlite3_bind_double(st, 2, ssot_now());
     ssot_bind_text(st, 3, actor);
     ssot_bind_text(st, 4, kind);
     ssot_bind_text(st, 5, payload);
-    if (ssot_row(db, st) < 0) return BT_SSOT_FAIL;
-    if (seq) *seq = sqlite3_column_int64(st, 0);
-    return ssot_done(db, st);
+    sqlite3_bind_int64(st, 6, next);
+    int rc = ssot_done(db, st);
+    if (rc == BT_SSOT_OK && seq) *seq = next;
+    return rc;
 }
 
 int ssot_journal_status(bt_ssot *db, const char *run, const char *id, const char *from,
@@ -335,16 +345,16 @@ static int insert_llm(bt_ssot *db, const char *run, const bt_ssot_val *f, int n,
         db, "INSERT INTO llm_calls(run, time, agent, role, model, input_tokens, output_tokens,"
             " cost, latency, attempt, status, key, response) VALUES(:id, :now, :agent, :role,"
             " :model, COALESCE(:input_tokens, 0), COALESCE(:output_tokens, 0), COALESCE(:cost,"
-            " 0), COALESCE(:latency, 0), COALESCE(:attempt, 1), :status, :key, :response)"
-            " RETURNING id");
+            " 0), COALESCE(:latency, 0), COALESCE(:attempt, 1), :status, :key, :response)");
     if (!st) return BT_SSOT_FAIL;
     int rc = bind_named(db, st, f, n, "llm call");
     if (rc) return rc;
     sqlite3_bind_text(st, sqlite3_bind_parameter_index(st, ":id"), run, -1, SQLITE_STATIC);
     sqlite3_bind_double(st, sqlite3_bind_parameter_index(st, ":now"), ssot_now());
-    if (ssot_row(db, st) < 0) return BT_SSOT_FAIL;
-    if (id) *id = sqlite3_column_int64(st, 0);
-    return ssot_done(db, st);
+    /* id from last_insert_rowid, not RETURNING (an ephemeral b-tree per call) */
+    rc = ssot_done(db, st);
+    if (rc == BT_SSOT_OK && id) *id = sqlite3_last_insert_rowid(db->db);
+    return rc;
 }
 
 int bt_ssot_llm_record(bt_ssot *db, const char *run, const bt_ssot_val *f, int n, long long *id) {
