@@ -197,9 +197,28 @@ static void encode_object(lua_State *L, outbuf *b, int t, int depth, int array_m
     b->nkeys = base;
 }
 
+/* A fragment already encoded (json.raw: a table with the raw metatable, its
+ * text at [1]) is copied as it is: the tool schemas of every request are
+ * the same tables, encoded once (lua/baton/llm/init.lua, openai.lua). The
+ * raw metatable sits at stack index array_mt + 1 (nil when not given). */
+static int put_raw(lua_State *L, outbuf *b, int t, int array_mt) {
+    if (!lua_getmetatable(L, t)) return 0;
+    int raw = lua_rawequal(L, -1, array_mt + 1);
+    lua_pop(L, 1);
+    if (!raw) return 0;
+    size_t n;
+    lua_rawgeti(L, t, 1);
+    const char *s = lua_tolstring(L, -1, &n);
+    if (!s) luaL_error(L, "json: a raw fragment needs its text at [1]");
+    put(L, b, s, n);
+    lua_pop(L, 1);
+    return 1;
+}
+
 static void encode_table(lua_State *L, outbuf *b, int t, int depth, int array_mt) {
     if (depth > MAX_DEPTH) luaL_error(L, "json: nesting deeper than 100 (a cycle?)");
     luaL_checkstack(L, 8, "json: nesting too deep");
+    if (put_raw(L, b, t, array_mt)) return;
     int top = lua_gettop(L);
     lua_Integer n = array_length(L, t, array_mt);
     lua_settop(L, top);
@@ -252,10 +271,10 @@ static void encode_value(lua_State *L, outbuf *b, int idx, int depth, int array_
     }
 }
 
-/* canon.encode(v, array_mt) -> string; raises "json: ..." on what JSON
- * cannot say (functions, cycles, NaN, infinity, odd keys). */
+/* canon.encode(v, array_mt[, raw_mt]) -> string; raises "json: ..." on what
+ * JSON cannot say (functions, cycles, NaN, infinity, odd keys). */
 static int canon_encode(lua_State *L) {
-    lua_settop(L, 2);
+    lua_settop(L, 3);
     outbuf *b = lua_newuserdatauv(L, sizeof *b, 0);
     memset(b, 0, sizeof *b);
     luaL_setmetatable(L, OUTBUF);

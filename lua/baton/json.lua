@@ -20,7 +20,21 @@ M.null = cjson.null
 -- tool schemas for its key and its body. tests/lua/test_canon.lua checks it
 -- against a reference encoder written in Lua.
 function M.encode(v)
-  return canon.encode(v, M.array_mt)
+  return canon.encode(v, M.array_mt, M.raw_mt)
+end
+
+-- json.raw(text): a fragment already encoded, which json.encode copies as it
+-- is (text must be canonical JSON for the result to be). encoded(t) caches
+-- json.raw(json.encode(t)) per table: for tables that never change, like the
+-- tool schemas every request carries (encoding them was most of the
+-- encoding work per request).
+M.raw_mt = { __name = "baton.json.raw" }
+function M.raw(text) return setmetatable({ text }, M.raw_mt) end
+local raws = setmetatable({}, { __mode = "k" })
+function M.encoded(t)
+  local r = raws[t]
+  if not r then r = M.raw(M.encode(t)) raws[t] = r end
+  return r
 end
 
 -- cjson decodes every number as a float; Lua 5.4 code wants 3, not 3.0,

@@ -115,6 +115,28 @@ T.test("canon-2.1 request keys hash the canonical whole request", function()
   T.eq(llm.request_key {}, json.fnv1a64 "{}")
 end)
 
+T.test("canon-2.2 raw fragments are copied; cached tool schemas give the same key and body", function()
+  T.eq(json.encode { b = json.raw '{"x":[1,2]}', a = 1 }, '{"a":1,"b":{"x":[1,2]}}')
+  T.eq(json.encode { json.raw "" }, "[]")
+  T.raises(function() json.encode(setmetatable({}, json.raw_mt)) end,
+    "json: a raw fragment needs its text at [1]")
+  local params = { type = "object", properties = { path = { type = "string" } }, required = { "path" } }
+  local e = json.encoded(params)
+  T.eq(json.encoded(params), e) -- once per table
+  T.eq(json.encode(e), json.encode(params))
+  -- the key of a request with tools equals the key of the whole request, encoded plainly,
+  -- also on the second call (the cached parameters)
+  local tools = { { name = "w", description = "d", parameters = params }, { name = "x" } }
+  local req = { model = "m", messages = { { role = "user", content = "hi" } }, tools = tools }
+  local whole = json.fnv1a64(json.encode { model = "m", messages = req.messages, tools = tools })
+  T.eq(llm.request_key(req), whole)
+  T.eq(llm.request_key(req), whole)
+  T.eq(tools[1].parameters, params) -- the caller's tools are not changed
+  local openai = require "baton.llm.openai"
+  local body = json.encode(openai.body(req, { name = "m" }, {}))
+  T.eq(body:find('"parameters":' .. json.encode(params), 1, true) ~= nil, true)
+end)
+
 T.test("canon-3.1 update_run: more field sets than its statement cache, each right", function()
   local ssot = require "baton.ssot"
   local db = assert(ssot.open(T.tmpdir() .. "/.baton/baton.db"))

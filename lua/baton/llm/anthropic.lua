@@ -57,7 +57,7 @@ function M.body(req, spec, opts)
     b.tools = {}
     for i, t in ipairs(req.tools) do
       b.tools[i] = { name = t.name, description = t.description,
-                     input_schema = t.parameters and wire.schema_copy_cached(t.parameters) or EMPTY_PARAMS }
+                     input_schema = json.encoded(t.parameters and wire.schema_copy_cached(t.parameters) or EMPTY_PARAMS) }
     end
   end
   if opts.stream then b.stream = true end

@@ -65,12 +65,29 @@ end
 -- The tool schemas, usually the bulk of a request, are fixed text that names
 -- no run id: they are left out of the alias substitution. Their key sorts
 -- last, so the text is the canonical encoding of the whole request.
+-- Each tool's parameters table (the same one on every request: baton.tools)
+-- is encoded once (json.encoded); the text is the same.
+local function tools_value(tools)
+  if type(tools) ~= "table" or getmetatable(tools) ~= nil then return tools end
+  local out = {}
+  for k, t in pairs(tools) do
+    if type(t) == "table" and getmetatable(t) == nil and type(t.parameters) == "table" then
+      local c = {}
+      for f, v in pairs(t) do c[f] = v end
+      c.parameters = json.encoded(t.parameters)
+      t = c
+    end
+    out[k] = t
+  end
+  return out
+end
+
 function M.request_key(req)
   local text = json.encode { model = req.model, system = req.system, messages = req.messages,
                              schema = req.schema }
   if req.key_aliases then text = text:gsub("%w+", req.key_aliases) end
   if req.tools ~= nil then
-    text = (text == "{}" and "{" or text:sub(1, -2) .. ",") .. '"tools":' .. json.encode(req.tools) .. "}"
+    text = (text == "{}" and "{" or text:sub(1, -2) .. ",") .. '"tools":' .. json.encode(tools_value(req.tools)) .. "}"
   end
   return json.fnv1a64(text)
 end

@@ -40,7 +40,7 @@ function M.body(req, spec, opts)
     b.tools = {}
     for i, t in ipairs(req.tools) do
       b.tools[i] = { type = "function", ["function"] = { name = t.name, description = t.description,
-        parameters = t.parameters and wire.schema_copy_cached(t.parameters) or EMPTY_PARAMS } }
+        parameters = json.encoded(t.parameters and wire.schema_copy_cached(t.parameters) or EMPTY_PARAMS) } }
     end
   end
   if req.schema then
