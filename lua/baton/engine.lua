@@ -152,8 +152,8 @@ function Engine:check_limits()
     errors.raise(errors.BUDGET, "timeout reached (%ss)", b.timeout == math.floor(b.timeout)
       and string.format("%d", b.timeout) or tostring(b.timeout))
   end
-  local fp = {}
-  for _, r in ipairs(self.db:reqs(self.run.id)) do fp[#fp + 1] = r.id .. r.status end
+  local fp, all = {}, self.db:reqs(self.run.id)
+  for _, r in ipairs(all) do fp[#fp + 1] = r.id .. r.status end
   local snaps = self.db:snapshots(self.run.id)
   fp = table.concat(fp, ",") .. "|" .. #snaps .. "|" .. (self.effects or 0)
   local limit = self.policy.no_progress_limit or 8
@@ -162,10 +162,14 @@ function Engine:check_limits()
   if self.stuck >= limit then
     errors.raise(errors.BUDGET, "no progress in %d iterations", limit)
   end
+  return all
 end
 
-function Engine:decide()
-  self.view = view.build(self)
+-- all: the requirements check_limits just listed (nothing wrote since), so
+-- the view does not list them again (each listing costs ~20k instructions
+-- per requirement).
+function Engine:decide(all)
+  self.view = view.build(self, all)
   local d = script.call("policy '" .. self.policy_name .. "'", self.policy.decide,
     util.readonly(self.view), self:policy_ctx())
   if type(d) ~= "table" or type(d.action) ~= "string" then
@@ -183,8 +187,8 @@ end
 
 -- One iteration; returns the outcome of the action run.
 function Engine:step()
-  self:check_limits()
-  local d, custom = self:decide()
+  local all = self:check_limits()
+  local d, custom = self:decide(all)
   self.run.iteration = self.run.iteration + 1
   self.db:update_run(self.run.id, { iteration = self.run.iteration })
   d.seq = self.db:event(self.run.id, "controller", "action.start", { action = d.action,

@@ -24,9 +24,9 @@ local function phase(actions)
   return verified, committed
 end
 
-function M.build(e)
+function M.build(e, all)
   local db, run = e.db, e.run
-  local all = db:reqs(run.id)
+  all = all or db:reqs(run.id)
   local v = {
     run = { id = run.id, requirement = run.requirement, iteration = run.iteration,
       max_iterations = (run.budgets or {}).iterations, status = run.status },
