@@ -203,6 +203,7 @@ int bt_ssot_commit(bt_ssot *db) {
     if (db->depth <= 0) return ssot_err(db, BT_SSOT_MISUSE, "tx", "ssot: no transaction");
     if (sqlite3_get_autocommit(db->db)) { /* SQLite rolled it back itself (e.g. disk full) */
         db->depth = 0;
+        db->run_seen[0] = 0;
         return ssot_err(db, BT_SSOT_FAIL, "rolledback", "ssot: the transaction was rolled back");
     }
     int rc = control(db, db->depth > 1 ? "RELEASE bt" : "COMMIT");
@@ -217,6 +218,7 @@ int bt_ssot_commit(bt_ssot *db) {
 
 void bt_ssot_rollback(bt_ssot *db) {
     if (db->depth <= 0) return;
+    db->run_seen[0] = 0; /* the rollback may undo the run's creation */
     for (sqlite3_stmt *st = NULL; (st = sqlite3_next_stmt(db->db, st));)
         if (sqlite3_stmt_busy(st)) sqlite3_reset(st);
     if (db->depth > 1)

@@ -20,6 +20,10 @@ struct bt_ssot {
         const char *sql; /* keyed by the literal's address */
         sqlite3_stmt *st;
     } cache[SSOT_CACHE];
+    /* The last run id resolved exactly (runs are never deleted; cleared on
+     * rollback, which may undo the run's creation): every journal row and
+     * run update resolves the same id, ~5k instructions each. */
+    char run_seen[BT_SSOT_IDLEN];
     int nrunupd; /* update_run's statements, keyed by the set of fields */
     struct {
         unsigned mask;

@@ -17,6 +17,10 @@ int bt_ssot_resolve(bt_ssot *db, const char *table, const char *prefix, char out
     if (!prefix || !*prefix || strlen(prefix) >= BT_SSOT_IDLEN)
         return ssot_err(db, BT_SSOT_MISUSE, "unknown", "unknown %s '%s'", noun,
                         prefix ? prefix : "");
+    if (!reqs && strcmp(prefix, db->run_seen) == 0) {
+        memcpy(out, db->run_seen, BT_SSOT_IDLEN);
+        return BT_SSOT_OK;
+    }
     sqlite3_stmt *st = reqs ? ssot_stmt(db, "SELECT id FROM reqs WHERE id >= ?1 AND id < ?1 || "
                                             "'~' ORDER BY id LIMIT 6")
                             : ssot_stmt(db, "SELECT id FROM runs WHERE id >= ?1 AND id < ?1 || "
@@ -29,6 +33,7 @@ int bt_ssot_resolve(bt_ssot *db, const char *table, const char *prefix, char out
         const char *id = (const char *)sqlite3_column_text(st, 0);
         if (strcmp(id, prefix) == 0) { /* an exact id wins over longer ids it prefixes */
             snprintf(out, BT_SSOT_IDLEN, "%s", id);
+            if (!reqs) memcpy(db->run_seen, out, BT_SSOT_IDLEN);
             sqlite3_reset(st);
             return BT_SSOT_OK;
         }

@@ -551,6 +551,23 @@ T.test("ssot-8.1 the journal: order, since, kind, limit, same transaction", func
   T.raises(function() db:tx(function() db:close() end) end, "attempt to use a closed ssot database")
 end)
 
+T.test("ssot-8.2 a run created and journaled in a rolled-back transaction is unknown after", function()
+  local db = fresh()
+  local id
+  T.raises(function()
+    db:tx(function()
+      id = db:create_run { requirement = "gone" }.id
+      T.eq(db:event(id, "tester", "note", {}), #db:events(id), "resolved (and remembered) inside")
+      error("undo", 0)
+    end)
+  end, "undo")
+  T.raises(function() db:event(id, "tester", "note", {}) end, "unknown run '" .. id .. "'")
+  local kept = db:create_run { requirement = "kept" }.id
+  local n = #db:events(kept)
+  T.eq(db:event(kept, "tester", "note", {}), n + 1)
+  T.eq(db:event(kept, "tester", "note", {}), n + 2, "the remembered id")
+end)
+
 T.test("ssot-9.1 the LLM ledger: rows, reuse of completed calls, totals", function()
   local db, run = fresh()
   db:llm_record(run.id, { agent = "a1", role = "coder", model = "m1", input_tokens = 100,
