@@ -20,9 +20,8 @@
 typedef struct {
     const char *s;
     size_t len;
-    int is_int, is_num;
-    lua_Integer i;
-    lua_Number d;
+    int is_num;
+    int slot; /* stack index of the value */
     char num[32];
 } key_entry;
 
@@ -153,27 +152,28 @@ static size_t push_key(lua_State *L, outbuf *b) {
     return b->nkeys++;
 }
 
-/* An object: keys (numbers formatted as in values) sorted bytewise; each
- * value is looked up again by its key (raw, as pairs sees it). */
+/* An object: keys (numbers formatted as in values) sorted bytewise. Each
+ * pair stays on the stack while the keys are sorted (value at slot): looking
+ * each value up again by its key re-interned every key string. */
 static void encode_object(lua_State *L, outbuf *b, int t, int depth, int array_mt) {
     size_t base = b->nkeys;
+    int top = lua_gettop(L);
     lua_pushnil(L);
     while (lua_next(L, t)) { /* key at -2, value at -1 */
-        lua_pop(L, 1);
-        int tk = lua_type(L, -1);
+        luaL_checkstack(L, 3, "json: object too large");
+        int tk = lua_type(L, -2);
         size_t at = push_key(L, b);
         key_entry *e = &b->keys[at];
+        e->slot = lua_gettop(L); /* the value; its key just below */
         e->is_num = tk == LUA_TNUMBER;
         if (e->is_num) {
-            e->is_int = lua_isinteger(L, -1);
-            e->i = lua_tointeger(L, -1);
-            e->d = lua_tonumber(L, -1);
-            e->len = format_number(L, lua_gettop(L), e->num);
+            e->len = format_number(L, e->slot - 1, e->num);
         } else if (tk == LUA_TSTRING) {
-            e->s = lua_tolstring(L, -1, &e->len);
+            e->s = lua_tolstring(L, e->slot - 1, &e->len);
         } else {
             luaL_error(L, "json: cannot encode a key of type %s", lua_typename(L, tk));
         }
+        lua_pushvalue(L, -2); /* the key again, for lua_next */
     }
     size_t n = b->nkeys - base;
     key_entry *e = n ? b->keys + base : NULL;
@@ -186,15 +186,11 @@ static void encode_object(lua_State *L, outbuf *b, int t, int depth, int array_m
         if (i > 0) put(L, b, ",", 1);
         put_quoted(L, b, e->is_num ? e->num : e->s, e->len);
         put(L, b, ":", 1);
-        if (!e->is_num) lua_pushlstring(L, e->s, e->len);
-        else if (e->is_int) lua_pushinteger(L, e->i);
-        else lua_pushnumber(L, e->d);
-        lua_rawget(L, t);
-        encode_value(L, b, lua_gettop(L), depth + 1, array_mt);
-        lua_pop(L, 1);
+        encode_value(L, b, e->slot, depth + 1, array_mt);
     }
     put(L, b, "}", 1);
     b->nkeys = base;
+    lua_settop(L, top);
 }
 
 /* A fragment already encoded (json.raw: a table with the raw metatable, its
