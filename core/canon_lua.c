@@ -16,7 +16,8 @@
 #define OUTBUF "baton.canon.buffer"
 
 /* One key of an object being encoded. A string key points into the Lua
- * string (anchored by the table); a number key is formatted into num. */
+ * string (anchored on the stack with its value); a number key is formatted
+ * into num. */
 typedef struct {
     const char *s;
     size_t len;
