@@ -30,6 +30,21 @@ function M.open_db(ws)
   return db
 end
 
+-- The workspace, its database and the run named by id (prefix) or the
+-- latest one, for the commands that read a run. The caller holds db in a
+-- <close> variable.
+function M.open_run(opts, id)
+  local ws = M.abspath(opts.workspace or ".")
+  local db = M.open_db(ws)
+  local run = id and db:run(id) or (not id and db:latest_run())
+  if not run then
+    db:close()
+    if id then errors.usage("no run '%s' in this workspace (see `baton runs`)", id) end
+    errors.usage("no run in this workspace (start one with `baton run`)")
+  end
+  return db, run, ws
+end
+
 local function module_name(kind, name)
   if name:find("/", 1, true) or name:match("%.lua$") then return name end
   if kind == "team" then return "teams." .. name end

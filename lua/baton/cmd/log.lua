@@ -1,6 +1,5 @@
 -- baton log [RUN] [--follow]: the run's event journal.
 local cjson = require "cjson"
-local errors = require "baton.errors"
 local project = require "baton.project"
 local util = require "baton.util"
 
@@ -11,10 +10,7 @@ return {
     kind = { type = "string" }, workspace = { type = "string", short = "C" } },
   help = "Prints the journal: sequence, time, actor, kind and payload of every event.",
   run = function(opts, pos)
-    local ws = project.abspath(opts.workspace or ".")
-    local db <close> = project.open_db(ws)
-    local run = pos[1] and db:run(pos[1]) or db:latest_run()
-    if not run then errors.usage("no run in this workspace (start one with `baton run`)") end
+    local db <close>, run = project.open_run(opts, pos[1])
     local since = 0
     repeat
       for _, ev in ipairs(db:events(run.id, { since = since, kind = opts.kind })) do

@@ -15,13 +15,7 @@ return {
     "tree, every controller action with its reasoning, tokens and cost per agent and\n" ..
     "per model, verification results, and snapshots and rollbacks with their diffs.",
   run = function(opts, pos)
-    local ws = project.abspath(opts.workspace or ".")
-    local db <close> = project.open_db(ws)
-    local run = pos[1] and db:run(pos[1]) or db:latest_run()
-    if not run then
-      if pos[1] then errors.usage("no run '%s' in this workspace (see `baton runs`)", pos[1]) end
-      errors.usage("no run in this workspace (start one with `baton run`)")
-    end
+    local db <close>, run, ws = project.open_run(opts, pos[1])
     local html = report.render(report.collect(db, run.id, ws))
     local path = opts.output or (ws .. "/.baton/report-" .. run.id .. ".html")
     local f, err = io.open(path, "wb")

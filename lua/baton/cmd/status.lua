@@ -1,6 +1,5 @@
 -- baton status [RUN]: where a run stands: status, tasks, budgets, last action.
 local cjson = require "cjson"
-local errors = require "baton.errors"
 local project = require "baton.project"
 local util = require "baton.util"
 
@@ -10,10 +9,7 @@ return {
   flags = { json = { type = "boolean" }, workspace = { type = "string", short = "C" } },
   help = "Shows the run's status, task counts, spending, retries and its last actions.",
   run = function(opts, pos)
-    local ws = project.abspath(opts.workspace or ".")
-    local db <close> = project.open_db(ws)
-    local run = pos[1] and db:run(pos[1]) or db:latest_run()
-    if not run then errors.usage("no run in this workspace (start one with `baton run`)") end
+    local db <close>, run = project.open_run(opts, pos[1])
     local counts = {}
     for _, r in ipairs(db:reqs(run.id)) do
       if r.id ~= run.root then counts[r.status] = (counts[r.status] or 0) + 1 end

@@ -1,6 +1,5 @@
 -- baton tasks [RUN] [--tree]: the requirement tree with statuses.
 local cjson = require "cjson"
-local errors = require "baton.errors"
 local project = require "baton.project"
 local util = require "baton.util"
 
@@ -17,10 +16,7 @@ return {
   flags = { tree = { type = "boolean" }, json = { type = "boolean" }, workspace = { type = "string", short = "C" } },
   help = "Lists the run's requirements with status, assignee and dependencies.",
   run = function(opts, pos)
-    local ws = project.abspath(opts.workspace or ".")
-    local db <close> = project.open_db(ws)
-    local run = pos[1] and db:run(pos[1]) or db:latest_run()
-    if not run then errors.usage("no run in this workspace (start one with `baton run`)") end
+    local db <close>, run = project.open_run(opts, pos[1])
     local reqs = db:reqs(run.id)
     if opts.json then
       for _, r in ipairs(reqs) do
