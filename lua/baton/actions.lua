@@ -8,6 +8,8 @@ local util = require "baton.util"
 
 local M = {}
 
+local REVIEW_BUDGET = 60000 -- bytes of file contents shown to the reviewer
+
 -- The planner's SSOT tools: tasks are named by keys the planner chooses, so
 -- a scripted or replayed plan can name dependencies before ids exist.
 -- Duplicates are judged against the SSOT itself, so a restore (which removes
@@ -146,8 +148,18 @@ local function review(e, reasons)
   end
   local h = e:harness_for(name, role)
   lines[#lines + 1] = "\nFiles:"
-  for _, f in ipairs(h:list("**") or {}) do
-    lines[#lines + 1] = "=== " .. f .. "\n" .. util.clip(h:read(f) or "", 4000)
+  -- The prompt holds file contents up to a total budget, then names only:
+  -- a large workspace must not become a prompt no model accepts.
+  local budget, files = REVIEW_BUDGET, h:list("**") or {}
+  for i, f in ipairs(files) do
+    if budget <= 0 then
+      lines[#lines + 1] = string.format("(%d more files, not shown: %s%s)", #files - i + 1,
+        table.concat(files, ", ", i, math.min(#files, i + 50)), #files > i + 50 and ", ..." or "")
+      break
+    end
+    local text = util.clip(h:read(f) or "", math.min(4000, budget))
+    budget = budget - #text
+    lines[#lines + 1] = "=== " .. f .. "\n" .. text
   end
   if #reasons > 0 then lines[#lines + 1] = "\nAutomatic checks failed:\n- " .. table.concat(reasons, "\n- ") end
   local resp, err, code = e.llm:chat { model = e:model_for("review"), system = role.prompt,

@@ -3,7 +3,6 @@
 -- the intent, runs the action, journals its result. Every limit stops the
 -- run cleanly with its state saved and a message saying how to continue.
 local actions = require "baton.actions"
-local cjson = require "cjson"
 local errors = require "baton.errors"
 local harness = require "baton.harness"
 local llmcall = require "baton.llmcall"
@@ -19,8 +18,8 @@ Engine.__index = Engine
 local BUILTIN = { DECOMPOSE = true, ASSIGN = true, EXECUTE = true, VERIFY = true, COMMIT = true,
   DONE = true, FAIL = true }
 
--- cfg = {db=, run=, workspace=, team=, roles=, policy=, policy_name=, scheduler=, jobs=,
---        model=, progress=, ignore=}
+-- cfg = {db=, run=, workspace=, team=, roles=, policy=, policy_name=, scheduler=,
+--        scheduler_name=, jobs=, model=, progress=, ignore=, replaying=, offline_script=}
 function Engine.new(cfg)
   local e = setmetatable(util.copy(cfg), Engine)
   e.pid = sys.pid()
@@ -31,9 +30,13 @@ function Engine.new(cfg)
   return e
 end
 
+-- Kinds shown by the progress output only: "action"/"action.done" repeat
+-- the journaled action.start/action.end, llm.start has no outcome yet.
+local PROGRESS_ONLY = { ["llm.start"] = true, action = true, ["action.done"] = true }
+
 function Engine:emit(kind, payload)
   payload = payload or {}
-  if kind ~= "llm.start" then
+  if not PROGRESS_ONLY[kind] then
     self.db:event(self.run.id, payload.agent or "controller", kind, payload)
   end
   if self.progress then self.progress:event(kind, payload, self) end
@@ -118,7 +121,6 @@ function Engine:policy_ctx()
     end,
     log = function(msg) e:emit("policy.log", { message = tostring(msg) }) end,
     fsm = function(v) return script.load_module("fsm").decide(v, e:policy_ctx()) end,
-    load = function(t) return e.db:reqs(e.run.id, { status = t }) end,
   }
 end
 
@@ -262,5 +264,4 @@ function Engine:reconcile()
     detail = "resume: redoing the interrupted " .. tostring(last.payload.action) })
 end
 
-Engine.encode = cjson.encode
 return Engine

@@ -79,8 +79,6 @@ local function record(self, req, a, key, status, response)
   })
 end
 
--- chat(req) -> resp | nil, message, code. Raises a baton.errors object for
--- budgets and for provider failures no retry can fix.
 -- Whether the ledger held calls of this run before this process began: a
 -- key carries its occurrence number in this process, so only an earlier
 -- process's rows (a resumed run) can answer; a fresh run skips the lookup.
@@ -91,6 +89,8 @@ function M:has_history()
   return self.history
 end
 
+-- chat(req) -> resp | nil, message, code. Raises a baton.errors object for
+-- budgets and for provider failures no retry can fix.
 function M:chat(req)
   local key = self:key(req)
   local cached = self:has_history() and self.e.db:llm_lookup(self.e.run.id, key)

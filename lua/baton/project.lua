@@ -106,7 +106,7 @@ function M.engine(db, run, ws, opts)
     policy = M.load_policy(run.policy or "fsm"), policy_name = run.policy or "fsm",
     scheduler = M.load_scheduler(cfg.scheduler or "keyword"), scheduler_name = cfg.scheduler or "keyword",
     jobs = opts.jobs or cfg.jobs or 4, model = (run.models or {}).default, progress = opts.progress,
-    replaying = cfg.replay ~= nil,
+    replaying = cfg.replay ~= nil, ignore = team.snapshot_ignore,
   }
 end
 

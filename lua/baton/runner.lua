@@ -10,13 +10,17 @@ local util = require "baton.util"
 
 local M = {}
 
--- Refuses a second live controller on the run; then takes the run.
+-- Refuses a second live controller on the run; then takes the run. Check
+-- and take are one IMMEDIATE transaction, so two controllers started at the
+-- same moment cannot both pass the check.
 function M.lock(db, run)
-  local pid = run.controller_pid
-  if pid and pid > 0 and pid ~= sys.pid() and sys.alive(pid) then
-    errors.usage("run %s already has a live controller (pid %d); stop it first or wait", run.id, pid)
-  end
-  db:update_run(run.id, { controller_pid = sys.pid(), status = "RUNNING" })
+  db:tx(function()
+    local pid = db:run(run.id).controller_pid
+    if pid and pid > 0 and pid ~= sys.pid() and sys.alive(pid) then
+      errors.usage("run %s already has a live controller (pid %d); stop it first or wait", run.id, pid)
+    end
+    db:update_run(run.id, { controller_pid = sys.pid(), status = "RUNNING" })
+  end)
   return db:run(run.id)
 end
 

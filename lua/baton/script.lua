@@ -1,14 +1,16 @@
 -- baton.script: loads and calls the Lua that users write (controller
 -- policies, schedulers, roles, teams) in a restricted environment: no io,
 -- os.execute, loadfile, dofile, package.loadlib, debug or binary chunks;
--- strict globals; an instruction limit per call and a memory cap. A broken
--- script becomes one error naming file:line and a hint, never a crash.
+-- strict globals; an instruction limit per call. Memory is capped for the
+-- whole process by main.c's allocator (BATON_MAX_MEMORY_MB): a script that
+-- allocates without end gets "not enough memory" here, as its own error.
+-- A broken script becomes one error naming file:line and a hint.
 local errors = require "baton.errors"
+local util = require "baton.util"
 
 local M = {}
 
 M.INSTRUCTION_LIMIT = 50 * 1000 * 1000 -- per call into user code
-M.MEMORY_LIMIT_KB = 256 * 1024          -- the whole state, checked during user calls
 
 local SAFE_OS = { "clock", "date", "difftime", "getenv", "time" }
 local SAFE_LIBS = { "string", "table", "math", "utf8", "coroutine" }
@@ -17,12 +19,6 @@ local SAFE_GLOBALS = { "assert", "error", "ipairs", "next", "pairs", "pcall", "p
   "type", "xpcall", "_VERSION" }
 -- baton modules a user script may require (pure helpers, no I/O of their own).
 M.ALLOWED_REQUIRES = { cjson = true, ["baton.json"] = true, ["baton.util"] = true }
-
-local function copy(t)
-  local c = {}
-  for k, v in pairs(t) do c[k] = v end
-  return c
-end
 
 local function strict(env, file)
   return setmetatable(env, {
@@ -41,7 +37,7 @@ local loaded = {} -- name -> value, for user modules requiring each other
 local function make_env(file)
   local env = {}
   for _, k in ipairs(SAFE_GLOBALS) do env[k] = _G[k] end
-  for _, lib in ipairs(SAFE_LIBS) do env[lib] = copy(_G[lib]) end
+  for _, lib in ipairs(SAFE_LIBS) do env[lib] = util.copy(_G[lib]) end
   env.string.dump = nil
   env.os = {}
   for _, k in ipairs(SAFE_OS) do env.os[k] = os[k] end
@@ -53,15 +49,13 @@ local function make_env(file)
   return strict(env, file)
 end
 
--- The hint added to a script error, by where it happened.
-local function hint_for() return "fix it and run `baton resume` to continue" end
+local HINT = "fix it and run `baton resume` to continue"
 
 local function guarded(fn, what, ...)
   local budget = M.INSTRUCTION_LIMIT
   local co_hook = function()
     budget = budget - 10000
     if budget <= 0 then error("instruction limit exceeded (an endless loop?)", 2) end
-    if collectgarbage("count") > M.MEMORY_LIMIT_KB then error("memory limit exceeded", 2) end
   end
   local prev = { debug.gethook() }
   debug.sethook(co_hook, "", 10000)
@@ -69,7 +63,7 @@ local function guarded(fn, what, ...)
   debug.sethook(table.unpack(prev, 1, 3))
   if not res[1] then
     if errors.is(res[2]) then error(res[2], 0) end
-    errors.raise(errors.USAGE, "%s: %s (%s)", what, tostring(res[2]), hint_for(what))
+    errors.raise(errors.USAGE, "%s: %s (%s)", what, tostring(res[2]), HINT)
   end
   return table.unpack(res, 2, res.n)
 end
@@ -95,8 +89,7 @@ function M.load_module(name, what)
   local f = assert(io.open(file, "rb"))
   local text = f:read("a")
   f:close()
-  if text:byte(1) == 27 then errors.raise(errors.USAGE, "%s: %s is a binary chunk; only Lua source is loaded", what, file) end
-  local chunk, err = load(text, "@" .. file, "t", make_env(file))
+  local chunk, err = load(text, "@" .. file, "t", make_env(file)) -- "t": never a binary chunk
   if not chunk then errors.raise(errors.USAGE, "%s: %s (fix the file and try again)", what, err) end
   local value = guarded(chunk, what .. " in " .. file)
   if value == nil then
@@ -127,7 +120,5 @@ function M.load_table(name, kind, shape)
   end
   return value, file
 end
-
-function M.reset() loaded = {} end
 
 return M

@@ -1,6 +1,7 @@
 -- baton.snapshot: one call that snapshots, or restores, the SSOT and the
 -- workspace together, so a task can never stay DONE while its code was
 -- rolled back. The workspace half is content-addressed in .baton/objects.
+local errors = require "baton.errors"
 local harness = require "baton.harness"
 
 local M = {}
@@ -8,8 +9,11 @@ local M = {}
 local function store_of(e) return e.workspace .. "/.baton/objects" end
 
 -- Takes a snapshot of both halves; returns the SSOT snapshot id.
+-- A snapshot the workspace half of which failed (disk full, unreadable
+-- file) is not taken at all: a rollback to it would restore only the SSOT.
 function M.take(e, label)
-  local ref = harness.snapshot(e.workspace, { store = store_of(e), ignore = e.ignore })
+  local ref, err = harness.snapshot(e.workspace, { store = store_of(e), ignore = e.ignore })
+  if not ref then errors.raise(errors.FAILED, "snapshot '%s' of the workspace failed: %s", label, tostring(err)) end
   local sid = e.db:snapshot(e.run.id, label, ref)
   e:emit("snapshot", { label = label, snapshot = sid, ref = ref })
   return sid
@@ -24,9 +28,17 @@ function M.restore_last(e)
   if not last then return nil end
   local keep = { spent = e.run.spent, retry_used = e.run.retry_used, meta = e.run.meta,
     iteration = e.run.iteration }
-  local ref = e.db:restore(e.run.id, last.id)
+  -- Files first: if they cannot be restored the SSOT stays as it is (the
+  -- two halves never disagree); if the process dies between the two, resume
+  -- finds the interrupted action and restores both again.
+  if last.workspace_ref then
+    local ok, err = harness.rollback(e.workspace, last.workspace_ref, { store = store_of(e), ignore = e.ignore })
+    if not ok then
+      errors.raise(errors.FAILED, "rollback of the workspace to snapshot %s failed: %s", last.id, tostring(err))
+    end
+  end
+  e.db:restore(e.run.id, last.id)
   e.plan_version = (e.plan_version or 0) + 1
-  harness.rollback(e.workspace, ref, { store = store_of(e), ignore = e.ignore })
   e.db:update_run(e.run.id, keep)
   e.run = e.db:run(e.run.id)
   M.hold_root(e)

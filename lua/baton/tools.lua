@@ -17,6 +17,17 @@ end
 
 M.defs = {}
 
+-- The key a path is owned under in a round: "./src//a.c" and "src/a.c" are
+-- one file, so a model cannot slip past the clobber guard by spelling.
+local function path_key(path)
+  if type(path) ~= "string" then return path end
+  local parts = {}
+  for part in path:gmatch("[^/]+") do
+    if part ~= "." then parts[#parts + 1] = part end
+  end
+  return table.concat(parts, "/")
+end
+
 local function def(name, description, parameters, run)
   M.defs[name] = { name = name, description = description, parameters = parameters, run = run }
 end
@@ -40,7 +51,8 @@ def("read_file", "Read a file of the workspace.", obj({ path = str("relative pat
 def("write_file", "Create or replace a file of the workspace with the given content.",
   obj({ path = str("relative path"), content = str("the whole new content") }, { "path", "content" }),
   function(t, a)
-    local owner = t.round.writes[a.path]
+    local key = path_key(a.path)
+    local owner = t.round.writes[key]
     if owner and owner ~= t.task.id then
       return string.format("refused: %s was already written by task %s in this round; do not " ..
         "clobber another task's file: use a different file or a contract, or call task_blocked",
@@ -48,13 +60,13 @@ def("write_file", "Create or replace a file of the workspace with the given cont
     end
     local ok, err, code = t.h:write(a.path, a.content)
     if not ok then return denied(err, code) end
-    t.round.writes[a.path] = t.task.id
+    t.round.writes[key] = t.task.id
     return string.format("wrote %d bytes to %s", #a.content, a.path)
   end)
 
 def("delete_file", "Delete a file of the workspace.", obj({ path = str("relative path") }, { "path" }),
   function(t, a)
-    local owner = t.round.writes[a.path]
+    local owner = t.round.writes[path_key(a.path)]
     if owner and owner ~= t.task.id then
       return string.format("refused: %s belongs to task %s in this round", a.path, owner)
     end

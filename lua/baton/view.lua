@@ -13,10 +13,8 @@ end
 -- The phase markers the built-in policies use: whether the work since the
 -- last EXECUTE was verified, and whether the last good verify was committed.
 local function phase(actions)
-  local last = {}
-  for _, a in ipairs(actions) do last[a.action] = a end
-  local order = {}
-  for i, a in ipairs(actions) do order[a.action] = i end
+  local last, order = {}, {}
+  for i, a in ipairs(actions) do last[a.action], order[a.action] = a, i end
   local function after(x, y) return (order[x] or 0) > (order[y] or 0) end
   local verified = last.VERIFY and last.VERIFY.outcome == "ok" and after("VERIFY", "EXECUTE")
     and after("VERIFY", "ROLLBACK")

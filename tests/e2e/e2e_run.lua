@@ -196,12 +196,12 @@ return { turns = {
     call('add_requirement', { key = 'b', description = 'Task B writes shared.txt', acceptance = { 'x' } }) } } },
   { when = { agent = 'planner' }, once = false, reply = { text = 'ok' } },
   { when = { contains = 'Task A writes' }, once = false, delay = 0.1, reply = { tool_calls = {
-    call('write_file', { path = 'shared.txt', content = 'from A' }) } } },
+    call('write_file', { path = './/shared.txt', content = 'from A' }) } } },
   { when = { contains = 'Task B writes' }, once = false, delay = 0.3, reply = { tool_calls = {
     call('write_file', { path = 'shared.txt', content = 'from B' }) } } },
   { when = { contains = 'refused:' }, once = false, reply = { tool_calls = {
     call('task_blocked', { reason = 'someone else owns shared.txt' }) } } },
-  { when = { contains = 'to shared.txt' }, once = false, reply = { tool_calls = {
+  { when = { contains = 'wrote ' }, once = false, reply = { tool_calls = {
     call('task_done', { summary = 'ok' }) } } },
   { when = { agent = 'reviewer' }, once = false, reply = { text = '{"approved": true, "reasons": []}' } },
 } }
