@@ -7,11 +7,20 @@ local script = require "baton.script"
 
 local M = {}
 
--- The absolute, resolved path of an existing folder.
-function M.abspath(p)
+-- The absolute, resolved path of an existing file or folder; what names it
+-- in the error ("workspace", "offline script").
+function M.abspath(p, what)
   local abs, err = require("baton.sys").realpath(p)
-  if not abs then errors.raise(errors.USAGE, "workspace %s", err) end
+  if not abs then errors.raise(errors.USAGE, "%s %s", what or "workspace", err) end
   return abs
+end
+
+-- An absolute path for a file that may not exist yet (a cassette to
+-- record): saved in the run, it must mean the same file on resume from
+-- another folder.
+function M.absolute(p)
+  if p == nil or p:sub(1, 1) == "/" then return p end
+  return M.abspath(".") .. "/" .. p
 end
 
 -- Puts <workspace>/.baton first on the search path (the CLI already has
@@ -90,7 +99,10 @@ function M.configure_llm(cfg, ws)
     local f = io.open(ws .. "/.baton/offline.lua", "r")
     if f then f:close() offline = ws .. "/.baton/offline.lua" end
   end
-  llm.configure { offline = offline, record = cfg.record, replay = cfg.replay }
+  -- a cassette that cannot be read or written, or a broken offline script,
+  -- is a configuration mistake: exit 2 before anything runs
+  local ok, err = pcall(llm.configure, { offline = offline, record = cfg.record, replay = cfg.replay })
+  if not ok then errors.usage("%s", tostring(err)) end
   return offline
 end
 
@@ -99,7 +111,10 @@ function M.engine(db, run, ws, opts)
   local Engine = require "baton.engine"
   local cfg = (run.meta or {}).config or {}
   local team, roles = M.load_team(run.team or "default")
-  local offline_script = M.configure_llm(cfg, ws)
+  -- `baton run` configured the LLM layer already (to fail before creating a
+  -- run); it passes what it found, false for "no offline script"
+  local offline_script = opts.offline_script
+  if offline_script == nil then offline_script = M.configure_llm(cfg, ws) end
   return Engine.new {
     offline_script = offline_script,
     db = db, run = run, workspace = ws, team = team, roles = roles,

@@ -143,6 +143,10 @@ T.test("e2e-1.6 usage mistakes are one line and exit 2", function()
     { { "run", "x", "--team", "nosuch" }, "baton: team 'teams.nosuch' not found in ./.baton/, BATON_PATH or the built-in folders\n" },
     { { "run", "x", "--policy", "nosuch" }, "baton: policy 'nosuch' not found in ./.baton/, BATON_PATH or the built-in folders\n" },
     { { "resume" }, "baton: no run to resume in this workspace (start one with `baton run`)\n" },
+    { { "run", "x", "--retries", "-1" }, "baton: option '--retries' must be 0 or more, got -1\n" },
+    { { "run", "x", "--offline-script", "nope.lua" }, "baton: offline script nope.lua: No such file or directory\n" },
+    { { "run", "x", "--replay", "nope.jsonl" }, "baton: replay: cannot open cassette " .. ws ..
+      "/nope.jsonl: No such file or directory\n" },
     { { "run", "x", "--model", "gpt4" }, "baton: unknown provider in model 'gpt4' (expected " ..
       "provider:model, e.g. openai:gpt-4o-mini; known: anthropic, offline, ollama, openai, replay)\n" },
     { { "status" }, "baton: no run in this workspace (start one with `baton run`)\n" },
@@ -152,6 +156,7 @@ T.test("e2e-1.6 usage mistakes are one line and exit 2", function()
     T.eq(r.code, 2, table.concat(c[1], " ") .. " exit")
     T.eq(r.err, c[2], table.concat(c[1], " "))
   end
+  T.eq(T.baton({ "runs" }, { cwd = ws }).out, "", "no run was created by a mistake")
 end)
 
 T.test("e2e-1.7 a hostile model: writes outside the workspace are refused, the run goes on", function()

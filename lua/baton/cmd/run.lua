@@ -50,8 +50,12 @@ Exit codes: 0 verified, 1 failed, 2 usage or config, 3 provider or auth,
     end
     local ws = project.abspath(opts.workspace or ".")
     project.use_workspace(ws)
+    if opts.retries and opts.retries < 0 then
+      errors.usage("option '--retries' must be 0 or more, got %d", opts.retries)
+    end
     local config = { scheduler = opts.scheduler, jobs = opts.jobs, offline_script = opts["offline-script"]
-      and project.abspath(opts["offline-script"]), record = opts.record, replay = opts.replay }
+      and project.abspath(opts["offline-script"], "offline script"), record = project.absolute(opts.record),
+      replay = project.absolute(opts.replay) }
     if opts.model then
       local ok, err = require("baton.llm").parse_model(opts.model)
       if not ok then errors.usage("%s", err) end
@@ -60,6 +64,7 @@ Exit codes: 0 verified, 1 failed, 2 usage or config, 3 provider or auth,
     project.load_team(opts.team or "default")
     project.load_policy(opts.policy or "fsm")
     project.load_scheduler(opts.scheduler or "keyword")
+    local offline_script = project.configure_llm(config, ws) or false
     local db <close> = project.open_db(ws)
     local run = db:create_run {
       requirement = requirement, workspace = ws, policy = opts.policy or "fsm",
@@ -69,7 +74,7 @@ Exit codes: 0 verified, 1 failed, 2 usage or config, 3 provider or auth,
       retry_max = opts.retries or 3, meta = { config = config },
     }
     run = runner.lock(db, run)
-    local e = project.engine(db, run, ws, { jobs = opts.jobs,
+    local e = project.engine(db, run, ws, { jobs = opts.jobs, offline_script = offline_script,
       progress = runner.progress.new { json = opts.json, quiet = opts.quiet } })
     require("baton.snapshot").hold_root(e)
     runner.header(e, opts)
