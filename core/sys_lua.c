@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "luax.h"
+#include "loop.h"
 #include "sys.h"
 
 /* sys.versions() -> {lua=, curl=, tls=, sqlite=} */
@@ -117,11 +118,10 @@ static int sys_alive(lua_State *L) {
     return 1;
 }
 
-/* sys.clock() -> monotonic seconds (float); sys.time() -> wall-clock seconds */
+/* sys.clock() -> monotonic seconds (the loop's clock, as loop.now());
+ * sys.time() -> wall-clock seconds */
 static int sys_clock(lua_State *L) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    lua_pushnumber(L, (double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
+    lua_pushnumber(L, bt_now());
     return 1;
 }
 
@@ -136,7 +136,7 @@ static int sys_time(lua_State *L) {
 static int sys_realpath(lua_State *L) {
     const char *path = luaL_checkstring(L, 1);
     char *abs = realpath(path, NULL);
-    if (!abs) return bt_fail(L, "ENOENT", "%s: %s", path, strerror(errno));
+    if (!abs) return bt_fail(L, errno == ENOENT ? "ENOENT" : "EPATH", "%s: %s", path, strerror(errno));
     lua_pushstring(L, abs);
     free(abs);
     return 1;
