@@ -13,7 +13,7 @@ Runs FILE.lua in baton's Lua state: require "baton.ssot", "baton.harness",
 script's arguments are in `...` and in the global `arg` (arg[0] = FILE).
 If the script returns an integer it becomes the exit code.
 
-  baton exec examples/hello.lua
+  baton exec bench/ssot_bench.lua /tmp/b 2000
   baton exec tests/lua/runner.lua tests/lua/test_cli.lua]],
   run = function(_, pos)
     local file = pos[1]
