@@ -14,12 +14,21 @@ typedef struct hook {
     void *ud;
 } hook;
 
+struct bt_idle {
+    struct bt_idle *prev, *next;
+    struct glue *g;
+    void (*fn)(void *);
+    void (*gone)(void *);
+    void *ud;
+};
+
 typedef struct glue {
     bt_loop *loop;
     bt_wait *waits;             /* every wait not yet taken, doubly linked */
     bt_task *ready, *ready_end; /* tasks to resume, FIFO */
     bt_join *joins;
     hook *hooks;
+    bt_idle *idles;
     int ntasks;   /* tasks not finished */
     int flushing; /* flush_joins is running */
     int depth;    /* tasks being resumed (nested resumes) */
@@ -52,6 +61,8 @@ void bt_wait_drop(bt_wait *w);
 int bt_wait_take(bt_wait *w);
 /* Queues t to be resumed (once). */
 void bt_task_ready(glue *g, bt_task *t);
+/* Runs the idle hooks (nothing is ready and the loop is about to be polled). */
+void bt_glue_idle(glue *g);
 /* Resumes every ready task, from the thread that drives the loop. */
 void bt_task_run_ready(glue *g, lua_State *from);
 

@@ -180,10 +180,22 @@ static int control(bt_ssot *db, const char *sql) {
     return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
+/* SQLite rolled the group's transaction back by itself (disk full, I/O
+ * error): its writes are gone; remember to report that at the next flush. */
+static int group_vanished(bt_ssot *db) {
+    if (!db->gopen || !sqlite3_get_autocommit(db->db)) return 0;
+    db->gopen = db->unit_sp = db->depth = 0;
+    db->lost = 1;
+    db->run_seen[0] = 0;
+    return 1;
+}
+
 int bt_ssot_begin(bt_ssot *db) {
-    if (db->depth > 0) {
+    group_vanished(db);
+    if (db->depth > 0 || db->gopen) { /* nested, or a unit joining the group */
         int rc = control(db, "SAVEPOINT bt");
         if (rc != SQLITE_OK) return ssot_sqlerr(db, rc);
+        if (db->depth == 0) db->unit_sp = 1;
         db->depth++;
         return BT_SSOT_OK;
     }
@@ -196,23 +208,40 @@ int bt_ssot_begin(bt_ssot *db) {
         usleep(200);
     }
     db->depth = 1;
+    db->unit_sp = 0;
     return BT_SSOT_OK;
 }
 
 int bt_ssot_commit(bt_ssot *db) {
     if (db->depth <= 0) return ssot_err(db, BT_SSOT_MISUSE, "tx", "ssot: no transaction");
     if (sqlite3_get_autocommit(db->db)) { /* SQLite rolled it back itself (e.g. disk full) */
-        db->depth = 0;
+        if (db->gopen) db->lost = 1;
+        db->depth = db->gopen = db->unit_sp = 0;
         db->run_seen[0] = 0;
         return ssot_err(db, BT_SSOT_FAIL, "rolledback", "ssot: the transaction was rolled back");
     }
-    int rc = control(db, db->depth > 1 ? "RELEASE bt" : "COMMIT");
+    if (db->depth > 1 || db->unit_sp) { /* a savepoint: nested, or a unit of the group */
+        int rc = control(db, "RELEASE bt");
+        if (rc != SQLITE_OK) {
+            int err = ssot_sqlerr(db, rc);
+            bt_ssot_rollback(db);
+            return err;
+        }
+        if (--db->depth == 0) db->unit_sp = 0;
+        return db->depth == 0 && !db->defer ? bt_ssot_flush(db) : BT_SSOT_OK;
+    }
+    if (db->group && db->defer) { /* this transaction becomes the group's */
+        db->depth = 0;
+        db->gopen = 1;
+        return BT_SSOT_OK;
+    }
+    int rc = control(db, "COMMIT");
     if (rc != SQLITE_OK) {
         int err = ssot_sqlerr(db, rc);
         bt_ssot_rollback(db);
         return err;
     }
-    db->depth--;
+    db->depth = 0;
     return BT_SSOT_OK;
 }
 
@@ -221,11 +250,45 @@ void bt_ssot_rollback(bt_ssot *db) {
     db->run_seen[0] = 0; /* the rollback may undo the run's creation */
     for (sqlite3_stmt *st = NULL; (st = sqlite3_next_stmt(db->db, st));)
         if (sqlite3_stmt_busy(st)) sqlite3_reset(st);
-    if (db->depth > 1)
+    if (group_vanished(db)) return;
+    if (db->depth > 1 || db->unit_sp)
         sqlite3_exec(db->db, "ROLLBACK TO bt; RELEASE bt", NULL, NULL, NULL);
     else if (!sqlite3_get_autocommit(db->db))
         sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
-    db->depth--;
+    if (--db->depth == 0) db->unit_sp = 0;
+}
+
+void bt_ssot_group(bt_ssot *db, int on) {
+    if (!on) bt_ssot_flush(db);
+    db->group = on;
+}
+
+void bt_ssot_defer(bt_ssot *db, int defer) {
+    db->defer = defer;
+}
+
+int bt_ssot_pending(const bt_ssot *db) {
+    return db->gopen || db->lost;
+}
+
+int bt_ssot_flush(bt_ssot *db) {
+    group_vanished(db);
+    if (db->lost) {
+        db->lost = 0;
+        return ssot_err(db, BT_SSOT_FAIL, "rolledback",
+                        "ssot: SQLite rolled back the group transaction; the writes since the "
+                        "last commit are lost");
+    }
+    if (!db->gopen) return BT_SSOT_OK;
+    if (db->depth > 0)
+        return ssot_err(db, BT_SSOT_MISUSE, "intx", "ssot: the group cannot commit inside a unit");
+    int rc = control(db, "COMMIT");
+    db->gopen = 0;
+    if (rc == SQLITE_OK) return BT_SSOT_OK;
+    int err = ssot_sqlerr(db, rc);
+    if (!sqlite3_get_autocommit(db->db)) sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
+    db->run_seen[0] = 0;
+    return err;
 }
 
 int ssot_finish(bt_ssot *db, int rc) {
@@ -305,6 +368,7 @@ int bt_ssot_open(const char *path, int busy_ms, bt_ssot **out, char *msg, size_t
 
 void bt_ssot_close(bt_ssot *db) {
     if (!db) return;
+    if (db->depth == 0) bt_ssot_flush(db); /* a unit left open is rolled back by the close */
     for (int i = 0; i < db->ncache; i++)
         sqlite3_finalize(db->cache[i].st);
     for (int i = 0; i < db->nrunupd; i++)

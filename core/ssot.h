@@ -42,6 +42,25 @@ int bt_ssot_begin(bt_ssot *db);
 int bt_ssot_commit(bt_ssot *db);
 void bt_ssot_rollback(bt_ssot *db);
 
+/* Group commit: many write units, one COMMIT. With the group on, a unit
+ * whose caller defers (bt_ssot_defer: the binding sets it per call, for
+ * writes made inside loop tasks) ends without committing; the transaction
+ * stays open and the units after it join as savepoints, so a failed unit
+ * still rolls back alone. bt_ssot_flush commits the group (the binding calls
+ * it when the loop is about to block, and for db:sync). A unit whose caller
+ * does not defer commits the whole group with it, so a non-deferring caller
+ * finds its write durable on return, as without a group. Turning the group
+ * off flushes it; so does closing. */
+void bt_ssot_group(bt_ssot *db, int on);
+void bt_ssot_defer(bt_ssot *db, int defer);
+/* Whether the group holds writes not yet committed (or lost, to report). */
+int bt_ssot_pending(const bt_ssot *db);
+/* Commits the group. BT_SSOT_OK when done or nothing was pending; MISUSE
+ * with code "intx" while a unit is open (try again later); FAIL when the
+ * COMMIT failed or SQLite had rolled the group back (code "rolledback"):
+ * the group's writes are then lost, and the caller must say so. */
+int bt_ssot_flush(bt_ssot *db);
+
 /* A named value for create/update calls; json marks text that is JSON. */
 typedef struct {
     const char *name;

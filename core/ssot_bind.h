@@ -8,6 +8,17 @@
 
 #define SSOT_DB "baton.ssot.db"
 
+/* The userdata of a database (liolib style: db NULL once closed). The group
+ * commit fields belong to ssot_bind_group.c. */
+typedef struct ssot_waiter ssot_waiter;
+typedef struct bt_idle bt_idle;
+typedef struct {
+    bt_ssot *db;
+    int group;            /* db:group(true): tasks' writes share commits */
+    bt_idle *idle;        /* the loop hook that commits the group */
+    ssot_waiter *waiters; /* tasks in db:sync() waiting for the next commit */
+} ssot_box;
+
 /* The open database at index i; raises when it is closed. */
 bt_ssot *ssotb_check(lua_State *L, int i);
 /* Turns an engine failure into a raise (caller mistakes) or nil, msg, code. */
@@ -40,8 +51,13 @@ typedef struct {
 int ssotb_fields(lua_State *L, int t, const ssotb_field *specs, bt_ssot_val *vals, int max,
                  const char *noun);
 
-/* Registers the methods of ssot_bind_req.c / ssot_bind_more.c into the table on top. */
+/* Registers the methods of ssot_bind_req.c / ssot_bind_more.c /
+ * ssot_bind_group.c into the table on top. */
 void ssotb_req_methods(lua_State *L);
 void ssotb_more_methods(lua_State *L);
+void ssotb_group_methods(lua_State *L);
+/* Commits a pending group and wakes its waiters, then leaves group mode
+ * (before the database closes). */
+void ssotb_group_close(ssot_box *b);
 
 #endif

@@ -10,7 +10,13 @@
 struct bt_ssot {
     sqlite3 *db;
     int busy_ms;
-    int depth;         /* transaction nesting: 0 = autocommit */
+    int depth;         /* transaction nesting: 0 = no unit open */
+    /* Group commit (see bt_ssot_group in ssot.h). */
+    int group;   /* on: deferring callers leave their COMMIT to the group */
+    int defer;   /* the current caller may defer (set per call by the binding) */
+    int gopen;   /* the group's transaction is open: writes not yet committed */
+    int unit_sp; /* the open depth-1 unit is a savepoint inside the group */
+    int lost;    /* SQLite rolled the group back: the next flush reports it */
     double busy_start; /* when the current wait for a lock began */
     unsigned long rng; /* jitter for the busy handler */
     const char *code;  /* code word of the last failure (static string) */

@@ -7,13 +7,13 @@
 
 #include "ssot_bind.h"
 
-typedef struct {
-    bt_ssot *db; /* NULL once closed */
-} ssot_box;
-
+/* Every method passes here, so this is where a call learns whether its
+ * commit may join the group: only inside a loop task (a yieldable thread),
+ * never for the controller, whose writes must be durable on return. */
 bt_ssot *ssotb_check(lua_State *L, int i) {
     ssot_box *b = luaL_checkudata(L, i, SSOT_DB);
     if (!b->db) luaL_error(L, "attempt to use a closed ssot database");
+    bt_ssot_defer(b->db, b->group && lua_isyieldable(L));
     return b->db;
 }
 
@@ -34,7 +34,7 @@ static int ssot_open(lua_State *L) {
     }
     luaL_argcheck(L, *path, 1, "empty path");
     ssot_box *b = lua_newuserdatauv(L, sizeof *b, 0);
-    b->db = NULL; /* closed until the open succeeds */
+    memset(b, 0, sizeof *b); /* closed until the open succeeds */
     luaL_setmetatable(L, SSOT_DB);
     char msg[600];
     const char *code = "open";
@@ -45,6 +45,7 @@ static int ssot_open(lua_State *L) {
 
 static int db_close(lua_State *L) {
     ssot_box *b = luaL_checkudata(L, 1, SSOT_DB);
+    ssotb_group_close(b);
     bt_ssot_close(b->db);
     b->db = NULL;
     lua_pushboolean(L, 1);
@@ -184,6 +185,7 @@ int luaopen_baton_ssot(lua_State *L) {
     luaL_setfuncs(L, db_methods, 0);
     ssotb_req_methods(L);
     ssotb_more_methods(L);
+    ssotb_group_methods(L);
     lua_setfield(L, -2, "__index");
     lua_pushcfunction(L, db_close);
     lua_setfield(L, -2, "__gc");

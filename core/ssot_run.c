@@ -323,7 +323,9 @@ int bt_ssot_event(bt_ssot *db, const char *run, const char *actor, const char *k
                   const char *payload, long long *seq) {
     char rid[BT_SSOT_IDLEN];
     if (!kind || !*kind) return ssot_err(db, BT_SSOT_MISUSE, "field", "an event needs a kind");
-    if (db->depth > 0) { /* one INSERT: atomic by itself, no savepoint needed inside a tx */
+    /* One INSERT is atomic by itself: no savepoint for it inside a unit or
+     * (for a deferring caller) inside the group's open transaction. */
+    if (db->depth > 0 || (db->gopen && db->defer && !sqlite3_get_autocommit(db->db))) {
         int rc = bt_ssot_resolve(db, "runs", run, rid);
         return rc ? rc : append_event(db, rid, actor, kind, payload, seq);
     }

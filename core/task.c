@@ -229,12 +229,15 @@ void bt_task_run_all(lua_State *L) {
     if (g->depth) luaL_error(L, "loop.run: cannot be called from inside a task");
     for (;;) {
         bt_task_run_ready(g, L);
-        if (g->ntasks == 0) return;
-        if (!g->ready && bt_loop_idle(g->loop))
+        if (g->ntasks == 0) break;
+        if (!g->ready) bt_glue_idle(g);
+        if (g->ready) continue;
+        if (bt_loop_idle(g->loop))
             luaL_error(L, "deadlock: %d task(s) left with nothing that could wake them", g->ntasks);
         if (bt_loop_step(g->loop, g->ready ? 0 : -1) < 0)
             luaL_error(L, "event loop: %s", strerror(errno));
     }
+    bt_glue_idle(g); /* the caller goes on without the loop: settle what waits for idleness */
 }
 
 /* ---- joins ------------------------------------------------------------- */

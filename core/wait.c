@@ -36,6 +36,12 @@ static int glue_gc(lua_State *L) {
     glue *g = lua_touserdata(L, 1);
     while (g->waits)
         bt_wait_drop(g->waits);
+    while (g->idles) {
+        bt_idle *h = g->idles;
+        g->idles = h->next;
+        h->gone(h->ud);
+        free(h);
+    }
     while (g->hooks) {
         hook *h = g->hooks;
         g->hooks = h->next;
@@ -79,6 +85,32 @@ void bt_wait_on_close(lua_State *L, void (*fn)(void *ud), void *ud) {
     h->ud = ud;
     h->next = g->hooks;
     g->hooks = h;
+}
+
+bt_idle *bt_wait_idle_add(lua_State *L, void (*fn)(void *), void (*gone)(void *), void *ud) {
+    glue *g = bt_glue_of(L);
+    bt_idle *h = malloc(sizeof *h);
+    if (!h) luaL_error(L, "out of memory");
+    *h = (bt_idle){.prev = NULL, .next = g->idles, .g = g, .fn = fn, .gone = gone, .ud = ud};
+    if (g->idles) g->idles->prev = h;
+    g->idles = h;
+    return h;
+}
+
+void bt_wait_idle_remove(bt_idle *h) {
+    if (h->prev)
+        h->prev->next = h->next;
+    else
+        h->g->idles = h->next;
+    if (h->next) h->next->prev = h->prev;
+    free(h);
+}
+
+void bt_glue_idle(glue *g) {
+    for (bt_idle *h = g->idles, *next; h; h = next) {
+        next = h->next; /* fn may not remove itself, but stay safe */
+        h->fn(h->ud);
+    }
 }
 
 /* ---- waits ------------------------------------------------------------- */
@@ -130,8 +162,10 @@ static void block_on(lua_State *L, bt_wait *w) {
     glue *g = w->g;
     for (;;) {
         bt_task_run_ready(g, L);
-        if (w->state != W_PENDING) return;
-        if (!g->ready && bt_loop_idle(g->loop)) {
+        if (w->state != W_PENDING) break;
+        if (!g->ready) bt_glue_idle(g);
+        if (g->ready || w->state != W_PENDING) continue;
+        if (bt_loop_idle(g->loop)) {
             bt_wait_drop(w);
             luaL_error(L, "deadlock: waiting with nothing left that could wake us");
         }
@@ -141,6 +175,7 @@ static void block_on(lua_State *L, bt_wait *w) {
             luaL_error(L, "event loop: %s", strerror(e));
         }
     }
+    bt_glue_idle(g); /* the caller goes on without the loop: settle what waits for idleness */
 }
 
 int bt_wait_yield(lua_State *L, bt_wait *w, lua_KContext ctx, lua_KFunction k) {

@@ -64,6 +64,16 @@ int bt_wait_yield(lua_State *L, bt_wait *w, lua_KContext ctx, lua_KFunction k);
  *   bt_wait_can_yield(L) tells whether a wait begun now would suspend. */
 int bt_wait_can_yield(lua_State *L);
 
+/* Idle hooks: fn(ud) runs whenever the code driving the loop finds no task
+ * ready and is about to poll it (block), e.g. to commit a group of SSOT
+ * writes and wake the tasks waiting for that. fn may finish waits (making
+ * tasks ready again) but must not raise. If the loop closes first, gone(ud)
+ * runs once instead of any later fn; after that, do not remove the hook.
+ * Raises on out of memory. */
+typedef struct bt_idle bt_idle;
+bt_idle *bt_wait_idle_add(lua_State *L, void (*fn)(void *ud), void (*gone)(void *ud), void *ud);
+void bt_wait_idle_remove(bt_idle *h);
+
 /* Registers fn(ud) to run when L closes, after every pending wait was
  * cancelled and before the loop is freed (e.g. curl_multi_cleanup). */
 void bt_wait_on_close(lua_State *L, void (*fn)(void *ud), void *ud);

@@ -125,6 +125,10 @@ function M:chat(req)
     self.e:emit("llm", { agent = req.agent, model = req.model, latency = sys.clock() - t0,
       ok = resp ~= nil, code = code })
   end)
+  -- the reply is durable before the tools it asks for run (a task's writes
+  -- otherwise wait for the group commit at the loop's next idle point)
+  local synced, serr = self.e.db:sync()
+  if not synced then errors.raise(errors.FAILED, "%s", tostring(serr)) end
   if not resp then
     if FATAL[code] then errors.raise(errors.PROVIDER, "%s", tostring(err)) end
     return nil, err, code

@@ -87,7 +87,13 @@ end
 -- Drives an engine to the end; prints the summary; returns the exit code.
 function M.drive(e, opts)
   local t0 = e.t0 or sys.clock()
+  -- Group commit: the writes of the run's tasks share one COMMIT per pass of
+  -- the loop (the controller's own writes still commit at once); a task
+  -- waits with db:sync() where an effect must follow durable rows.
+  e.db:group(true)
   local ok, res = pcall(e.run_loop, e)
+  local committed, cerr = e.db:group(false)
+  if ok and not committed then ok, res = pcall(errors.raise, errors.FAILED, "%s", cerr) end
   e.progress:finish()
   local s = M.summary(e, sys.clock() - t0)
   local message = e.final_message

@@ -110,6 +110,41 @@ T.test("ssot-21.1 SIGKILL at random points: the file is sound and keeps what was
   end
 end)
 
+T.test("ssot-21.2 SIGKILL with the group commit on: every synced unit is there, whole", function()
+  local dir = T.tmpdir()
+  local path = dir .. "/baton.db"
+  for round = 1, 3 do
+    do -- a run per round: the child writes into the latest
+      local db <close> = assert(ssot.open(path))
+      db:create_run { requirement = "crash the group " .. round }
+    end
+    local out = dir .. "/synced" .. round
+    local script = string.format("%s exec %s %s %s & p=$!; i=0; while [ ! -s %s ] && " ..
+      "[ $i -lt 3000 ]; do sleep 0.01; i=$((i+1)); done; sleep %.3f; kill -9 $p; wait $p",
+      T.q(T.bin), T.q(support .. "group_crasher.lua"), T.q(path), T.q(out), T.q(out),
+      math.random() * 0.3)
+    os.execute("sh -c " .. T.q(script) .. " 2>/dev/null")
+    T.eq(sh("sqlite3 " .. T.q(path) .. " 'PRAGMA integrity_check'"), "ok\n", "round " .. round)
+    local db <close> = assert(ssot.open(path))
+    local run = db:latest_run()
+    local have = {}
+    for _, kind in ipairs { "u1", "u2", "solo" } do
+      for _, e in ipairs(db:events(run.id, { kind = kind })) do
+        have[kind .. " " .. e.payload.t .. " " .. e.payload.n] = true
+      end
+    end
+    local n = 0
+    for _, line in ipairs(lines(out)) do
+      local unit = line:match("^unit (%d+ %d+)$")
+      T.ok(unit, "a whole line: " .. line)
+      for _, kind in ipairs { "u1", "u2", "solo" } do T.ok(have[kind .. " " .. unit], kind .. " of " .. line) end
+      n = n + 1
+    end
+    T.ok(n > 0, "the child reported synced units before the kill")
+    T.eq(#db:events(run.id, { kind = "u1" }), #db:events(run.id, { kind = "u2" }), "units whole")
+  end
+end)
+
 T.test("ssot-22.1 a writer gives up after its busy timeout: nil, message, busy", function()
   local dir = T.tmpdir()
   local path = dir .. "/baton.db"
