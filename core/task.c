@@ -218,10 +218,16 @@ static void resume_task(glue *g, lua_State *from, bt_task *t) {
     }
 }
 
+/* Between two tasks the loop is polled without blocking, so a request a task
+ * has just made leaves now (curl's timer, connect and send run on the loop)
+ * instead of after every ready task has had its turn: with many tasks ready
+ * at once, the first reply then no longer waits for the last request. */
 void bt_task_run_ready(glue *g, lua_State *from) {
     bt_task *t;
-    while ((t = ready_pop(g)))
+    while ((t = ready_pop(g))) {
         resume_task(g, from, t);
+        if (g->ready) bt_loop_step(g->loop, 0);
+    }
 }
 
 void bt_task_run_all(lua_State *L) {
