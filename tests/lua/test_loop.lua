@@ -197,3 +197,18 @@ T.test("loop-1.14 closing the Lua state cancels every pending wait", function()
   T.eq(r.code, 0)
   T.ok(os.time() - t0 < 10, "did not wait for the sleeps")
 end)
+
+T.test("loop-1.15 the loop is polled between ready tasks: a due timer does not wait for every busy task", function()
+  local order = {}
+  local waker = loop.spawn(function() loop.sleep(0) order[#order + 1] = "woke" end)
+  local busy = {}
+  for i = 1, 5 do
+    busy[i] = loop.spawn(function()
+      for _ = 1, 50 do coroutine.yield() end -- stays ready all along
+      order[#order + 1] = "busy" .. i
+    end)
+  end
+  busy[#busy + 1] = waker
+  loop.wait_all(busy)
+  T.eq(order[1], "woke", "the sleeper ran before the busy tasks finished: " .. table.concat(order, " "))
+end)
