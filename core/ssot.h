@@ -18,7 +18,7 @@ enum {
     BT_SSOT_FAIL     /* SQLite failed (busy past the timeout, full, readonly, corrupt) */
 };
 
-#define BT_SSOT_SCHEMA 1 /* PRAGMA user_version this baton writes */
+#define BT_SSOT_SCHEMA 2 /* PRAGMA user_version this baton writes */
 #define BT_SSOT_IDLEN 24 /* buffer size for any id */
 
 typedef struct bt_ssot bt_ssot;

@@ -61,6 +61,22 @@ static const char *const migrations[BT_SSOT_SCHEMA] = {
     " latency REAL NOT NULL DEFAULT 0, attempt INTEGER NOT NULL DEFAULT 1, status TEXT,"
     " key TEXT, response TEXT);"
     "CREATE INDEX llm_key ON llm_calls(run, key);",
+    /* 1 -> 2: the status CHECKs as OR chains. SQLite 3.40 evaluates
+     * `x IN (four constants)` by building a temporary b-tree on every insert
+     * and status change (a zeroed page and ~10k instructions each); equality
+     * tests cost a few. The constraint means the same, so the stored table
+     * text is edited in place (SQLite's documented procedure for changing a
+     * CHECK; migrate() then bumps the schema cookie). */
+    "PRAGMA writable_schema=ON;"
+    "UPDATE sqlite_master SET sql = replace(sql,"
+    " 'CHECK(status IN (''PENDING'',''IN_PROGRESS'',''DONE'',''BLOCKED''))',"
+    " 'CHECK(status = ''PENDING'' OR status = ''IN_PROGRESS'' OR status = ''DONE'' OR"
+    " status = ''BLOCKED'')') WHERE type = 'table' AND name = 'reqs';"
+    "UPDATE sqlite_master SET sql = replace(sql,"
+    " 'CHECK(status IN (''RUNNING'',''DONE'',''FAILED'',''STOPPED''))',"
+    " 'CHECK(status = ''RUNNING'' OR status = ''DONE'' OR status = ''FAILED'' OR"
+    " status = ''STOPPED'')') WHERE type = 'table' AND name = 'runs';"
+    "PRAGMA writable_schema=OFF;",
 };
 
 /* An int PRAGMA; -1 with the failure recorded when it cannot be read. */
@@ -105,9 +121,20 @@ static int check(bt_ssot *db, long long *ver) {
 static int migrate(bt_ssot *db) {
     long long ver;
     int rc = check(db, &ver);
-    for (; rc == BT_SSOT_OK && ver < BT_SSOT_SCHEMA; ver++)
+    int edited = 0;
+    for (; rc == BT_SSOT_OK && ver < BT_SSOT_SCHEMA; ver++) {
         rc = ssot_exec(db, migrations[ver]);
+        edited |= strstr(migrations[ver], "writable_schema") != NULL;
+    }
     if (rc) return rc;
+    if (edited) { /* other connections must reparse the edited schema */
+        long long cookie = pragma_int(db, "PRAGMA schema_version");
+        if (cookie < 0) return BT_SSOT_FAIL;
+        char bump[64];
+        snprintf(bump, sizeof bump, "PRAGMA schema_version=%lld", cookie + 1);
+        rc = ssot_exec(db, bump);
+        if (rc) return rc;
+    }
     char sql[96];
     snprintf(sql, sizeof sql, "PRAGMA application_id=%d; PRAGMA user_version=%d", BATON_APP_ID,
              BT_SSOT_SCHEMA);
