@@ -180,6 +180,12 @@ static int control(bt_ssot *db, const char *sql) {
     return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
+/* The write lock is let go (commit) or work is undone (rollback): the
+ * cached next journal seq may be stale. */
+static void forget_seq(bt_ssot *db) {
+    db->seq_run[0] = 0;
+}
+
 /* SQLite rolled the group's transaction back by itself (disk full, I/O
  * error): its writes are gone; remember to report that at the next flush. */
 static int group_vanished(bt_ssot *db) {
@@ -187,6 +193,7 @@ static int group_vanished(bt_ssot *db) {
     db->gopen = db->unit_sp = db->depth = 0;
     db->lost = 1;
     db->run_seen[0] = 0;
+    forget_seq(db);
     return 1;
 }
 
@@ -218,6 +225,7 @@ int bt_ssot_commit(bt_ssot *db) {
         if (db->gopen) db->lost = 1;
         db->depth = db->gopen = db->unit_sp = 0;
         db->run_seen[0] = 0;
+        forget_seq(db);
         return ssot_err(db, BT_SSOT_FAIL, "rolledback", "ssot: the transaction was rolled back");
     }
     if (db->depth > 1 || db->unit_sp) { /* a savepoint: nested, or a unit of the group */
@@ -235,6 +243,7 @@ int bt_ssot_commit(bt_ssot *db) {
         db->gopen = 1;
         return BT_SSOT_OK;
     }
+    forget_seq(db);
     int rc = control(db, "COMMIT");
     if (rc != SQLITE_OK) {
         int err = ssot_sqlerr(db, rc);
@@ -248,6 +257,7 @@ int bt_ssot_commit(bt_ssot *db) {
 void bt_ssot_rollback(bt_ssot *db) {
     if (db->depth <= 0) return;
     db->run_seen[0] = 0; /* the rollback may undo the run's creation */
+    forget_seq(db);
     for (sqlite3_stmt *st = NULL; (st = sqlite3_next_stmt(db->db, st));)
         if (sqlite3_stmt_busy(st)) sqlite3_reset(st);
     if (group_vanished(db)) return;
@@ -282,6 +292,7 @@ int bt_ssot_flush(bt_ssot *db) {
     if (!db->gopen) return BT_SSOT_OK;
     if (db->depth > 0)
         return ssot_err(db, BT_SSOT_MISUSE, "intx", "ssot: the group cannot commit inside a unit");
+    forget_seq(db);
     int rc = control(db, "COMMIT");
     db->gopen = 0;
     if (rc == SQLITE_OK) return BT_SSOT_OK;

@@ -30,6 +30,12 @@ struct bt_ssot {
      * rollback, which may undo the run's creation): every journal row and
      * run update resolves the same id, ~5k instructions each. */
     char run_seen[BT_SSOT_IDLEN];
+    /* The next journal seq of one run, known while this connection holds the
+     * write lock (no other writer can append meanwhile): saves a MAX(seq)
+     * query per row. seq_run[0] == 0: unknown; forgotten whenever the
+     * transaction commits or anything rolls back. */
+    char seq_run[BT_SSOT_IDLEN];
+    long long seq_next;
     int nrunupd; /* update_run's statements, keyed by the set of fields */
     struct {
         unsigned mask;
@@ -67,6 +73,11 @@ int ssot_journal_status(bt_ssot *db, const char *run, const char *id, const char
 int ssot_resolve_in(bt_ssot *db, const char *run, const char *what, const char *prefix,
                     char out[BT_SSOT_IDLEN]);
 int ssot_schema_init(bt_ssot *db);
+/* The next journal seq of run (in the caller's write transaction); 0 with
+ * the failure recorded when it cannot be read. ssot_seq_used records that
+ * it was taken. */
+long long ssot_next_seq(bt_ssot *db, const char *run);
+void ssot_seq_used(bt_ssot *db, const char *run, long long seq);
 int ssot_valid_status(const char *s);
 
 #endif

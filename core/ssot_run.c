@@ -145,6 +145,7 @@ int bt_ssot_runs(bt_ssot *db, bt_ssot_row_fn fn, void *ctx) {
 static const char *const run_fields[] = {
     "status", "iteration", "retry_used", "retry_max", "spent", "controller_pid", "meta", "policy",
     "team",   "models",    "budgets",    "workspace", NULL};
+enum { SPENT_FIELD = 4 }; /* run_fields[SPENT_FIELD] is "spent" */
 
 /* The index of v's field in run_fields, or -1 after recording the error. */
 static int check_run_field(bt_ssot *db, const bt_ssot_val *v) {
@@ -219,9 +220,11 @@ static int update_run(bt_ssot *db, const char *id, const bt_ssot_val *f, int n) 
     }
     if (own) sqlite3_finalize(st);
     else sqlite3_reset(st); /* releases the row and the bound text */
+    if (rc || mask == 1u << SPENT_FIELD) /* spending is journaled by its ledger rows */
+        return rc;
     char payload[600];
     snprintf(payload, sizeof payload, "{\"updated\":%s}", names);
-    return rc ? rc : bt_ssot_event(db, id, "ssot", "run", payload, NULL);
+    return bt_ssot_event(db, id, "ssot", "run", payload, NULL);
 }
 
 int bt_ssot_update_run(bt_ssot *db, const char *id, const bt_ssot_val *f, int n) {
@@ -274,21 +277,34 @@ int bt_ssot_actions(bt_ssot *db, const char *run, long long limit, bt_ssot_row_f
 }
 
 /* Appends to the journal of an already resolved run (in any transaction). */
-static int append_event(bt_ssot *db, const char *run, const char *actor, const char *kind,
-                        const char *payload, long long *seq) {
-    /* The next seq read first, then inserted (one write transaction holds
-     * both): INSERT ... RETURNING made SQLite open, zero and close an
-     * ephemeral b-tree for every journal row (~20k instructions each). */
+long long ssot_next_seq(bt_ssot *db, const char *run) {
+    if (db->seq_run[0] && strcmp(db->seq_run, run) == 0) return db->seq_next;
     sqlite3_stmt *st =
         ssot_stmt(db, "SELECT COALESCE(MAX(seq), 0) + 1 FROM events WHERE run = ?1");
-    if (!st) return BT_SSOT_FAIL;
+    if (!st) return 0;
     ssot_bind_text(st, 1, run);
     int got = ssot_row(db, st);
-    if (got < 0) return BT_SSOT_FAIL;
+    if (got < 0) return 0;
     long long next = got ? sqlite3_column_int64(st, 0) : 1; /* an aggregate: always a row */
     if (got) sqlite3_reset(st);
-    st = ssot_stmt(db, "INSERT INTO events(run, seq, time, actor, kind, payload)"
-                       " VALUES(?1, ?6, ?2, ?3, ?4, ?5)");
+    return next;
+}
+
+void ssot_seq_used(bt_ssot *db, const char *run, long long seq) {
+    if (strlen(run) >= sizeof db->seq_run) return;
+    strcpy(db->seq_run, run);
+    db->seq_next = seq + 1;
+}
+
+/* The next seq is read first (cached while the write lock is held), then
+ * inserted: INSERT ... RETURNING made SQLite open, zero and close an
+ * ephemeral b-tree for every journal row (~20k instructions each). */
+static int append_event(bt_ssot *db, const char *run, const char *actor, const char *kind,
+                        const char *payload, long long *seq) {
+    long long next = ssot_next_seq(db, run);
+    if (!next) return BT_SSOT_FAIL;
+    sqlite3_stmt *st = ssot_stmt(db, "INSERT INTO events(run, seq, time, actor, kind, payload)"
+                                     " VALUES(?1, ?6, ?2, ?3, ?4, ?5)");
     if (!st) return BT_SSOT_FAIL;
     ssot_bind_text(st, 1, run);
     sqlite3_bind_double(st, 2, ssot_now());
@@ -297,17 +313,20 @@ static int append_event(bt_ssot *db, const char *run, const char *actor, const c
     ssot_bind_text(st, 5, payload);
     sqlite3_bind_int64(st, 6, next);
     int rc = ssot_done(db, st);
-    if (rc == BT_SSOT_OK && seq) *seq = next;
+    if (rc != BT_SSOT_OK) return rc;
+    ssot_seq_used(db, run, next);
+    if (seq) *seq = next;
     return rc;
 }
 
 int ssot_journal_status(bt_ssot *db, const char *run, const char *id, const char *from,
                         const char *to, const char *by, const char *reason) {
+    long long next = ssot_next_seq(db, run);
+    if (!next) return BT_SSOT_FAIL;
     sqlite3_stmt *st = ssot_stmt(
-        db, "INSERT INTO events(run, seq, time, actor, kind, payload) VALUES(?1,"
-            " (SELECT COALESCE(MAX(seq), 0) + 1 FROM events WHERE run = ?1), ?2, ?3, 'status',"
-            " CASE WHEN ?7 IS NULL THEN json_object('id', ?4, 'from', ?5, 'to', ?6) ELSE"
-            " json_object('id', ?4, 'from', ?5, 'to', ?6, 'reason', ?7) END)");
+        db, "INSERT INTO events(run, seq, time, actor, kind, payload) VALUES(?1, ?8, ?2, ?3,"
+            " 'status', CASE WHEN ?7 IS NULL THEN json_object('id', ?4, 'from', ?5, 'to', ?6)"
+            " ELSE json_object('id', ?4, 'from', ?5, 'to', ?6, 'reason', ?7) END)");
     if (!st) return BT_SSOT_FAIL;
     ssot_bind_text(st, 1, run);
     sqlite3_bind_double(st, 2, ssot_now());
@@ -316,7 +335,10 @@ int ssot_journal_status(bt_ssot *db, const char *run, const char *id, const char
     ssot_bind_text(st, 5, from);
     ssot_bind_text(st, 6, to);
     ssot_bind_text(st, 7, reason);
-    return ssot_done(db, st);
+    sqlite3_bind_int64(st, 8, next);
+    int rc = ssot_done(db, st);
+    if (rc == BT_SSOT_OK) ssot_seq_used(db, run, next);
+    return rc;
 }
 
 int bt_ssot_event(bt_ssot *db, const char *run, const char *actor, const char *kind,

@@ -733,3 +733,30 @@ T.test("ssot-24.4 group: turning it off and closing commit what is pending", fun
   db:close()
   T.eq(committed(path, run.id, "closed"), 1, "close commits the group")
 end)
+
+T.test("ssot-8.3 journal seqs stay dense across two connections, rollbacks and the group", function()
+  local db, run, dir = fresh()
+  local other <close> = assert(ssot.open(dir .. "/.baton/baton.db"))
+  local function ev(c, kind) return assert(c:event(run.id, "a", kind, {})) end
+  local function undone(c) -- a unit whose journal row is rolled back
+    T.eq(select(2, pcall(c.tx, c, function() ev(c, "gone") error("undo", 0) end)), "undo")
+  end
+  for _ = 1, 3 do
+    ev(db, "x")
+    ev(other, "x") -- the first connection's cached seq must not survive this
+    undone(db)
+    db:tx(function() ev(db, "y") ev(db, "y") end)
+  end
+  db:group(true)
+  local r = loop.wait_all { loop.spawn(function()
+    ev(db, "g")
+    undone(db)
+    ev(db, "g")
+  end) }
+  T.eq(r[1].err, nil)
+  ev(other, "after")
+  local evs = other:events(run.id)
+  for i, e in ipairs(evs) do T.eq(e.seq, i, "dense and in order") end
+  T.eq(#other:events(run.id, { kind = "gone" }), 0)
+  T.eq(evs[#evs].kind, "after")
+end)
