@@ -65,6 +65,67 @@ static void register_modules(lua_State *L) {
     lua_pop(L, 1);
 }
 
+/* Reads filename and asks sys.precompiled (upvalue 2) for its build-time
+ * bytecode; pushes the loaded chunk and returns 1, or returns 0. */
+static int push_precompiled(lua_State *L, const char *filename) {
+    FILE *f = fopen(filename, "rb");
+    if (!f) return 0;
+    lua_pushvalue(L, lua_upvalueindex(2));
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    size_t n;
+    do {
+        n = fread(luaL_prepbuffer(&b), 1, LUAL_BUFFERSIZE, f);
+        luaL_addsize(&b, n);
+    } while (n == LUAL_BUFFERSIZE);
+    int failed = ferror(f);
+    fclose(f);
+    luaL_pushresult(&b);
+    if (failed) {
+        lua_pop(L, 2);
+        return 0;
+    }
+    lua_pushfstring(L, "@%s", filename); /* the name luaL_loadfile gives */
+    lua_call(L, 2, 1);
+    if (lua_isfunction(L, -1)) return 1;
+    lua_pop(L, 1);
+    return 0;
+}
+
+/* package.searchers[2]: Lua's own file searcher (same search, same errors),
+ * except that one of baton's own files, unchanged, loads from the bytecode
+ * built into the executable instead of being parsed at every start.
+ * Upvalues: the package table, sys.precompiled. */
+static int search_lua(lua_State *L) {
+    const char *name = luaL_checkstring(L, 1);
+    lua_getfield(L, lua_upvalueindex(1), "searchpath");
+    lua_pushvalue(L, 1);
+    if (lua_getfield(L, lua_upvalueindex(1), "path") != LUA_TSTRING)
+        return luaL_error(L, "'package.path' must be a string");
+    lua_call(L, 2, 2);
+    if (lua_isnil(L, -2)) return 1; /* "no file '...'" for require's message */
+    lua_pop(L, 1);
+    const char *filename = lua_tostring(L, -1);
+    if (!push_precompiled(L, filename) && luaL_loadfilex(L, filename, NULL) != LUA_OK)
+        return luaL_error(L, "error loading module '%s' from file '%s':\n\t%s", name, filename,
+                          lua_tostring(L, -1));
+    lua_pushstring(L, filename); /* the loader's second argument */
+    return 2;
+}
+
+static void install_searcher(lua_State *L) {
+    luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+    lua_getfield(L, -1, LUA_LOADLIBNAME);
+    lua_getfield(L, -1, "searchers");
+    lua_pushvalue(L, -2);
+    luaL_requiref(L, "baton.sys", luaopen_baton_sys, 0);
+    lua_getfield(L, -1, "precompiled");
+    lua_remove(L, -2);
+    lua_pushcclosure(L, search_lua, 2);
+    lua_rawseti(L, -2, 2);
+    lua_pop(L, 3);
+}
+
 /* package.path from paths.c; no C modules from the file system at all. */
 static void set_search_path(lua_State *L, const char *root) {
     char cwd[PATH_MAX];
@@ -105,6 +166,7 @@ static int pmain(lua_State *L) {
     char root[PATH_MAX];
     luaL_openlibs(L);
     register_modules(L);
+    install_searcher(L);
     if (bt_find_root(argv[0], BATON_SOURCE_DIR, BATON_DATA_SUBDIR, root, sizeof root) != 0)
         return luaL_error(L, "cannot find baton's Lua files (lua/baton/cli.lua) beside "
                              "the executable or in " BATON_SOURCE_DIR);
