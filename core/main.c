@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "curl_lazy.h"
 #include "luax.h"
 #include "paths.h"
 
@@ -217,8 +218,19 @@ static size_t memory_limit(void) {
     return (size_t)(mb > 0 ? mb : 4096) << 20;
 }
 
+/* Whether the command talks to model providers over HTTP (run, resume). */
+static int needs_http(int argc, char **argv) {
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--debug") != 0)
+            return strcmp(argv[i], "run") == 0 || strcmp(argv[i], "resume") == 0;
+    return 0;
+}
+
 int main(int argc, char **argv) {
     signal(SIGPIPE, SIG_IGN); /* a closed socket or pipe is an error value, not death */
+    /* libcurl's thirty libraries load while the run starts up (runner.header
+     * waits for them before anything forks); other commands load it if used */
+    if (needs_http(argc, argv)) bt_curl_preload();
     static heap h;
     h.limit = memory_limit();
     lua_State *L = lua_newstate(capped_alloc, &h);
@@ -255,5 +267,6 @@ int main(int argc, char **argv) {
      * the process ends right after. Leak-checked builds free everything. */
     h.exiting = !LEAK_CHECKED;
     lua_close(L);
+    bt_curl_settle();
     return rc;
 }
