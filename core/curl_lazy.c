@@ -71,6 +71,10 @@ static void load_now(void) {
     *(void **)&p_curl_easy_setopt = sym(lib, "curl_easy_setopt");
     *(void **)&p_curl_easy_getinfo = sym(lib, "curl_easy_getinfo");
     *(void **)&p_curl_multi_setopt = sym(lib, "curl_multi_setopt");
+    /* TLS and the rest set up here too (on the preload thread, off the path
+     * of the first request); http.c's own call later only counts one more.
+     * A failure is left for that call to report. */
+    if (!failure[0]) p_curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
 /* A broken installation (no libcurl) is as fatal as it was when the dynamic
