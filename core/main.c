@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "curl_lazy.h"
 #include "luax.h"
 #include "paths.h"
 
@@ -21,6 +22,18 @@ static const luaL_Reg openers[] = {
 #undef BT_MODULE
     {"cjson", luaopen_cjson},
     {NULL, NULL}};
+
+/* Whether LeakSanitizer checks this build (gcc and clang spell it differently). */
+#if defined(__SANITIZE_ADDRESS__)
+#define LEAK_CHECKED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define LEAK_CHECKED 1
+#endif
+#endif
+#ifndef LEAK_CHECKED
+#define LEAK_CHECKED 0
+#endif
 
 static int debug_wanted(int argc, char **argv) {
     const char *env = getenv("BATON_DEBUG");
@@ -51,6 +64,67 @@ static void register_modules(lua_State *L) {
         lua_setfield(L, -2, m->name);
     }
     lua_pop(L, 1);
+}
+
+/* Reads filename and asks sys.precompiled (upvalue 2) for its build-time
+ * bytecode; pushes the loaded chunk and returns 1, or returns 0. */
+static int push_precompiled(lua_State *L, const char *filename) {
+    FILE *f = fopen(filename, "rb");
+    if (!f) return 0;
+    lua_pushvalue(L, lua_upvalueindex(2));
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    size_t n;
+    do {
+        n = fread(luaL_prepbuffer(&b), 1, LUAL_BUFFERSIZE, f);
+        luaL_addsize(&b, n);
+    } while (n == LUAL_BUFFERSIZE);
+    int failed = ferror(f);
+    fclose(f);
+    luaL_pushresult(&b);
+    if (failed) {
+        lua_pop(L, 2);
+        return 0;
+    }
+    lua_pushfstring(L, "@%s", filename); /* the name luaL_loadfile gives */
+    lua_call(L, 2, 1);
+    if (lua_isfunction(L, -1)) return 1;
+    lua_pop(L, 1);
+    return 0;
+}
+
+/* package.searchers[2]: Lua's own file searcher (same search, same errors),
+ * except that one of baton's own files, unchanged, loads from the bytecode
+ * built into the executable instead of being parsed at every start.
+ * Upvalues: the package table, sys.precompiled. */
+static int search_lua(lua_State *L) {
+    const char *name = luaL_checkstring(L, 1);
+    lua_getfield(L, lua_upvalueindex(1), "searchpath");
+    lua_pushvalue(L, 1);
+    if (lua_getfield(L, lua_upvalueindex(1), "path") != LUA_TSTRING)
+        return luaL_error(L, "'package.path' must be a string");
+    lua_call(L, 2, 2);
+    if (lua_isnil(L, -2)) return 1; /* "no file '...'" for require's message */
+    lua_pop(L, 1);
+    const char *filename = lua_tostring(L, -1);
+    if (!push_precompiled(L, filename) && luaL_loadfilex(L, filename, NULL) != LUA_OK)
+        return luaL_error(L, "error loading module '%s' from file '%s':\n\t%s", name, filename,
+                          lua_tostring(L, -1));
+    lua_pushstring(L, filename); /* the loader's second argument */
+    return 2;
+}
+
+static void install_searcher(lua_State *L) {
+    luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+    lua_getfield(L, -1, LUA_LOADLIBNAME);
+    lua_getfield(L, -1, "searchers");
+    lua_pushvalue(L, -2);
+    luaL_requiref(L, "baton.sys", luaopen_baton_sys, 0);
+    lua_getfield(L, -1, "precompiled");
+    lua_remove(L, -2);
+    lua_pushcclosure(L, search_lua, 2);
+    lua_rawseti(L, -2, 2);
+    lua_pop(L, 3);
 }
 
 /* package.path from paths.c; no C modules from the file system at all. */
@@ -93,6 +167,7 @@ static int pmain(lua_State *L) {
     char root[PATH_MAX];
     luaL_openlibs(L);
     register_modules(L);
+    install_searcher(L);
     if (bt_find_root(argv[0], BATON_SOURCE_DIR, BATON_DATA_SUBDIR, root, sizeof root) != 0)
         return luaL_error(L, "cannot find baton's Lua files (lua/baton/cli.lua) beside "
                              "the executable or in " BATON_SOURCE_DIR);
@@ -114,13 +189,14 @@ static int pmain(lua_State *L) {
  * reported with its file and line, instead of taking the machine down. */
 typedef struct {
     size_t used, limit;
+    int exiting; /* lua_close at exit: the frees are left to the kernel */
 } heap;
 
 static void *capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     heap *h = ud;
     size_t old = ptr ? osize : 0;
     if (nsize == 0) {
-        free(ptr);
+        if (!h->exiting) free(ptr);
         h->used -= old;
         return NULL;
     }
@@ -142,8 +218,19 @@ static size_t memory_limit(void) {
     return (size_t)(mb > 0 ? mb : 4096) << 20;
 }
 
+/* Whether the command talks to model providers over HTTP (run, resume). */
+static int needs_http(int argc, char **argv) {
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--debug") != 0)
+            return strcmp(argv[i], "run") == 0 || strcmp(argv[i], "resume") == 0;
+    return 0;
+}
+
 int main(int argc, char **argv) {
     signal(SIGPIPE, SIG_IGN); /* a closed socket or pipe is an error value, not death */
+    /* libcurl's thirty libraries load while the run starts up (runner.header
+     * waits for them before anything forks); other commands load it if used */
+    if (needs_http(argc, argv)) bt_curl_preload();
     static heap h;
     h.limit = memory_limit();
     lua_State *L = lua_newstate(capped_alloc, &h);
@@ -175,6 +262,11 @@ int main(int argc, char **argv) {
         rc = lua_toboolean(L, -1) || lua_isnil(L, -1) ? 0 : 1;
     }
     fflush(stdout);
+    /* lua_close still runs every finalizer (sockets, databases, children);
+     * only the free() of each object, a few ms after a long run, is skipped:
+     * the process ends right after. Leak-checked builds free everything. */
+    h.exiting = !LEAK_CHECKED;
     lua_close(L);
+    bt_curl_settle();
     return rc;
 }

@@ -1,6 +1,7 @@
 /* sys_lua.c: the baton.sys module: versions of the libraries baton is built
- * on, what confinement the kernel offers, and this process's children (the
- * test runner uses it to fail a test that leaks a child process). */
+ * on, what confinement the kernel offers, this process's children (the
+ * test runner uses it to fail a test that leaks a child process), and the
+ * loader of baton's own Lua files from their build-time bytecode. */
 #include <curl/curl.h>
 #include <errno.h>
 #include <sched.h>
@@ -12,6 +13,8 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include "bytecode.h"
+#include "curl_lazy.h"
 #include "luax.h"
 #include "loop.h"
 #include "sys.h"
@@ -147,6 +150,69 @@ static int sys_pid(lua_State *L) {
     return 1;
 }
 
+/* Feeds lua_load a chunk with its source name replaced: the header, the
+ * new name (size + 1 as Lua's dump writes it, 7 bits a byte, the last one
+ * marked), then the rest after the placeholder name. */
+typedef struct {
+    const bt_bytecode *c;
+    unsigned char name[16];
+    size_t namelen;
+    const char *src;
+    size_t srclen;
+    int part;
+} chunk_reader;
+
+static const char *read_chunk(lua_State *L, void *ud, size_t *size) {
+    (void)L;
+    chunk_reader *r = ud;
+    size_t rest_at = BT_BYTECODE_SRC_AT + 1 + sizeof BT_BYTECODE_NAME - 1;
+    switch (r->part++) {
+    case 0: *size = BT_BYTECODE_SRC_AT; return (const char *)r->c->code;
+    case 1: *size = r->namelen; return (const char *)r->name;
+    case 2: *size = r->srclen; return r->src;
+    case 3: *size = r->c->codelen - rest_at; return (const char *)r->c->code + rest_at;
+    default: *size = 0; return NULL;
+    }
+}
+
+/* sys.precompiled(text, chunkname [, env]) -> function | nil: text compiled
+ * at build time (one of baton's own files, unchanged), loaded as load(text,
+ * chunkname, "t", env) would load it, without parsing; nil for any other
+ * text. Only bytecode built into the executable is ever loaded. */
+static int sys_precompiled(lua_State *L) {
+    size_t len, namelen;
+    const char *text = luaL_checklstring(L, 1, &len);
+    const char *name = luaL_checklstring(L, 2, &namelen);
+    lua_settop(L, 3); /* env (or nil) at 3, the chunk above it */
+    const bt_bytecode *c = bt_bytecode_find(text, len);
+    if (!c || namelen == 0) return 0;
+    chunk_reader r = {c, {0}, 0, name, namelen, 0};
+    unsigned char rev[16];
+    size_t n = 0, x = namelen + 1;
+    do {
+        rev[n++] = x & 0x7f;
+        x >>= 7;
+    } while (x != 0);
+    for (size_t i = 0; i < n; i++) r.name[i] = rev[n - 1 - i];
+    r.name[n - 1] |= 0x80;
+    r.namelen = n;
+    if (lua_load(L, read_chunk, &r, name, "b") != LUA_OK) return 0; /* another liblua: parse */
+    if (!lua_isnil(L, 3)) {
+        lua_pushvalue(L, 3);
+        if (!lua_setupvalue(L, -2, 1)) lua_pop(L, 1);
+    }
+    return 1;
+}
+
+/* sys.settle(): waits for the libraries main.c started loading on a thread
+ * (run, resume); afterwards the process has no thread of baton's own, so
+ * forking is safe. Returns nothing. */
+static int sys_settle(lua_State *L) {
+    (void)L;
+    bt_curl_settle();
+    return 0;
+}
+
 static const luaL_Reg sys_funcs[] = {{"versions", sys_versions},
                                      {"confinement", sys_confinement},
                                      {"children", sys_children},
@@ -160,6 +226,8 @@ static const luaL_Reg sys_funcs[] = {{"versions", sys_versions},
                                      {"realpath", sys_realpath},
                                      {"clock", sys_clock},
                                      {"time", sys_time},
+                                     {"precompiled", sys_precompiled},
+                                     {"settle", sys_settle},
                                      {NULL, NULL}};
 
 int luaopen_baton_sys(lua_State *L) {

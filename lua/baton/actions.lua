@@ -1,6 +1,10 @@
 -- baton.actions: the built-in controller actions. Each is a function
--- (e, decision) -> outcome {ok=bool, summary=, final="DONE"|"FAILED"|nil}.
+-- (e, decision [, listed]) -> outcome {ok=bool, summary=, final="DONE"|"FAILED"|nil}.
 -- A policy may add its own with the same signature (policy.actions).
+-- listed = {all=, ready=}: the requirements the engine listed this iteration,
+-- still current (nothing wrote a requirement since), so an action need not
+-- list them again; an action sets listed.after to a listing still current
+-- when it returns. Absent when a policy's own action calls a built-in.
 local agent = require "baton.agent"
 local loop = require "baton.loop"
 local snapshot = require "baton.snapshot"
@@ -14,7 +18,7 @@ local REVIEW_BUDGET = 60000 -- bytes of file contents shown to the reviewer
 -- a scripted or replayed plan can name dependencies before ids exist.
 -- Duplicates are judged against the SSOT itself, so a restore (which removes
 -- what was planned after the snapshot) leaves nothing stale behind.
-local function plan_tools(e)
+local function plan_tools(e, listed)
   local meta = e.run.meta or {}
   meta.keys = meta.keys or {}
   local function resolve(ref)
@@ -41,7 +45,7 @@ local function plan_tools(e)
     local norm = util.normalize(a.description)
     if not known then
       known = {}
-      for _, r in ipairs(e.db:reqs(e.run.id)) do
+      for _, r in ipairs(listed and listed.all or e.db:reqs(e.run.id)) do
         local k = util.normalize(r.description)
         if r.id ~= e.run.root and not known[k] then known[k] = r.id end -- the first, as listed
       end
@@ -75,42 +79,50 @@ local function plan_tools(e)
   return plan
 end
 
-function M.DECOMPOSE(e, d)
+function M.DECOMPOSE(e, d, listed)
   local planner = e:agent_with_role("planner")
   if not planner then return { ok = false, summary = "the team has no planner" } end
   local role = e:role_of(planner)
   local root = e.db:req(e.run.root)
   local t = { h = e:harness_for(planner, role), round = { writes = {} }, agent = planner,
-    task = root, plan = plan_tools(e) }
+    task = root, plan = plan_tools(e, listed) }
   t.flush = t.plan.flush
   t.describe_task = function() return agent.describe(e, root) end
-  local before = #e.db:reqs(e.run.id)
+  local before = #(listed and listed.all or e.db:reqs(e.run.id))
   local outcome = agent.converse(e, { agent = planner, role = role, task = nil, tool_ctx = t,
     messages = { { role = "user", content = "Requirement: " .. e.run.requirement ..
       (d.reasoning and ("\nController note: " .. d.reasoning) or "") } } })
-  local added = #e.db:reqs(e.run.id) - before
+  local after = e.db:reqs(e.run.id)
+  local added = #after - before
   snapshot.take(e, "plan")
+  if listed then listed.after = after end
   return { ok = added > 0, summary = string.format("%d task(s) planned; planner: %s", added,
     util.oneline(outcome.reason, 80)) }
 end
 
-function M.ASSIGN(e, d)
-  local assigned = {}
-  for _, task in ipairs(e.db:ready(e.run.id)) do
+function M.ASSIGN(e, d, listed)
+  local picks = {}
+  for _, task in ipairs(listed and listed.ready or e.db:ready(e.run.id)) do
     if task.id ~= e.run.root and (not d.target or d.target == task.id) then
-      local name = e:select_agent(task, d)
-      local lease = name and e.db:claim(task.id, name, { pid = e.pid })
-      if lease then assigned[#assigned + 1] = task.id .. "->" .. name end
+      local name = e:select_agent(task, d) -- a scheduler may ask a model: not inside the transaction
+      if name then picks[#picks + 1] = { id = task.id, agent = name } end
     end
   end
+  -- every claim in one transaction: one commit, not one per task
+  local assigned = {}
+  e:tx(function()
+    for _, p in ipairs(picks) do
+      if e.db:claim(p.id, p.agent, { pid = e.pid }) then assigned[#assigned + 1] = p.id .. "->" .. p.agent end
+    end
+  end)
   return { ok = #assigned > 0, summary = #assigned .. " assigned: " .. table.concat(assigned, ", ") }
 end
 
 -- Runs every claimed task concurrently, at most --jobs at a time.
-function M.EXECUTE(e)
+function M.EXECUTE(e, _, listed)
   local queue = {}
-  for _, r in ipairs(e.db:reqs(e.run.id, { status = "IN_PROGRESS" })) do
-    if r.id ~= e.run.root then queue[#queue + 1] = r end
+  for _, r in ipairs(listed and listed.all or e.db:reqs(e.run.id, { status = "IN_PROGRESS" })) do
+    if r.id ~= e.run.root and r.status == "IN_PROGRESS" then queue[#queue + 1] = r end
   end
   e.round = { writes = {} }
   local next_i, results, stop = 1, {}, nil
@@ -135,12 +147,13 @@ function M.EXECUTE(e)
     #queue, counts.DONE or 0, counts.BLOCKED or 0) }
 end
 
-local function review(e, reasons)
+-- all: the run's requirements, when the caller has a current listing.
+local function review(e, reasons, all)
   local name = e:agent_with_role("review")
   if not name then return end
   local role = e:role_of(name)
   local lines = { "Requirement: " .. e.run.requirement, "", "Tasks:" }
-  for _, r in ipairs(e.db:reqs(e.run.id)) do
+  for _, r in ipairs(all or e.db:reqs(e.run.id)) do
     if r.id ~= e.run.root then
       lines[#lines + 1] = string.format("- %s [%s] %s; criteria: %s", r.id, r.status, r.description,
         table.concat(r.acceptance or {}, "; "))
@@ -150,17 +163,20 @@ local function review(e, reasons)
   lines[#lines + 1] = "\nFiles:"
   -- The prompt holds file contents up to a total budget, then names only:
   -- a large workspace must not become a prompt no model accepts.
-  local budget, files = REVIEW_BUDGET, h:list("**") or {}
-  for i, f in ipairs(files) do
-    if budget <= 0 then
-      lines[#lines + 1] = string.format("(%d more files, not shown: %s%s)", #files - i + 1,
-        table.concat(files, ", ", i, math.min(#files, i + 50)), #files > i + 50 and ", ..." or "")
-      break
+  -- the reads' audit rows in one commit, not one per file
+  e:tx(function()
+    local budget, files = REVIEW_BUDGET, h:list("**") or {}
+    for i, f in ipairs(files) do
+      if budget <= 0 then
+        lines[#lines + 1] = string.format("(%d more files, not shown: %s%s)", #files - i + 1,
+          table.concat(files, ", ", i, math.min(#files, i + 50)), #files > i + 50 and ", ..." or "")
+        break
+      end
+      local text = util.clip(h:read(f) or "", math.min(4000, budget))
+      budget = budget - #text
+      lines[#lines + 1] = "=== " .. f .. "\n" .. text
     end
-    local text = util.clip(h:read(f) or "", math.min(4000, budget))
-    budget = budget - #text
-    lines[#lines + 1] = "=== " .. f .. "\n" .. text
-  end
+  end)
   if #reasons > 0 then lines[#lines + 1] = "\nAutomatic checks failed:\n- " .. table.concat(reasons, "\n- ") end
   local resp, err, code = e.llm:chat { model = e:model_for("review"), system = role.prompt,
     messages = { { role = "user", content = table.concat(lines, "\n") } },
@@ -189,23 +205,27 @@ end
 
 -- Contract validation, the team's tests and the reviewer; a failure rolls
 -- both halves back to the last snapshot and spends one retry.
-function M.VERIFY(e)
-  local reasons = {}
+function M.VERIFY(e, _, listed)
+  local reasons, all = {}, listed and listed.all
   for _, v in ipairs(e.db:validate(e.run.id, e.workspace).violations or {}) do
     reasons[#reasons + 1] = "contract: " .. (v.message or tostring(v.kind))
   end
-  for _, r in ipairs(e.db:reqs(e.run.id, { status = "BLOCKED" })) do
-    reasons[#reasons + 1] = string.format("task %s blocked", r.id)
+  for _, r in ipairs(all or e.db:reqs(e.run.id, { status = "BLOCKED" })) do
+    if r.status == "BLOCKED" then reasons[#reasons + 1] = string.format("task %s blocked", r.id) end
   end
   run_tests(e, reasons)
-  review(e, reasons)
+  review(e, reasons, all)
   e:emit("verify", { ok = #reasons == 0, reasons = reasons })
-  if #reasons == 0 then return { ok = true, summary = "verified" } end
+  if #reasons == 0 then
+    if listed then listed.after = all end -- verifying wrote no requirement
+    return { ok = true, summary = "verified" }
+  end
   return e:rollback(reasons)
 end
 
-function M.COMMIT(e)
+function M.COMMIT(e, _, listed)
   local sid = snapshot.take(e, "commit")
+  if listed then listed.after = listed.all end -- a snapshot writes no requirement
   local meta = e.run.meta or {}
   meta.failures = nil
   e.run.meta, e.run.retry_used = meta, 0

@@ -42,6 +42,14 @@ function Engine:emit(kind, payload)
   if self.progress then self.progress:event(kind, payload, self) end
 end
 
+-- Runs fn (which must not yield) in one SSOT transaction: one commit for
+-- rows that belong together. A database that cannot begin or commit it
+-- stops the run (resumable) rather than going on without those rows.
+function Engine:tx(fn)
+  local ok, err = self.db:tx(function() fn() return true end)
+  if not ok then errors.raise(errors.FAILED, "%s", tostring(err)) end
+end
+
 function Engine:failures() return (self.run.meta or {}).failures or {} end
 
 function Engine:role_of(agent_name)
@@ -154,7 +162,9 @@ function Engine:check_limits()
     errors.raise(errors.BUDGET, "timeout reached (%ss)", b.timeout == math.floor(b.timeout)
       and string.format("%d", b.timeout) or tostring(b.timeout))
   end
-  local fp, all = {}, self.db:reqs(self.run.id)
+  -- the listing the last action handed over (it wrote no requirement since), or a new one
+  local fp, all = {}, self.carry or self.db:reqs(self.run.id)
+  self.carry = nil
   for _, r in ipairs(all) do fp[#fp + 1] = r.id .. r.status end
   local snaps = self.db:snapshots(self.run.id)
   fp = table.concat(fp, ",") .. "|" .. #snaps .. "|" .. (self.effects or 0)
@@ -169,9 +179,11 @@ end
 
 -- all: the requirements check_limits just listed (nothing wrote since), so
 -- the view does not list them again (each listing costs ~20k instructions
--- per requirement).
+-- per requirement). Returns the decision, the policy's own action if it is
+-- one, and the ready requirements the view was built from.
 function Engine:decide(all)
-  self.view = view.build(self, all)
+  local ready = self.db:ready(self.run.id)
+  self.view = view.build(self, all, ready)
   local d = script.call("policy '" .. self.policy_name .. "'", self.policy.decide,
     util.readonly(self.view), self:policy_ctx())
   if type(d) ~= "table" or type(d.action) ~= "string" then
@@ -184,29 +196,40 @@ function Engine:decide(all)
     errors.raise(errors.USAGE, "policy '%s': unknown action '%s' (built-in: %s; or define it in " ..
       "policy.actions)", self.policy_name, d.action, table.concat(util.sorted_keys(BUILTIN), ", "))
   end
-  return d, custom
+  return d, custom, ready
 end
 
 -- One iteration; returns the outcome of the action run.
 function Engine:step()
   local all = self:check_limits()
-  local d, custom = self:decide(all)
+  local d, custom, ready = self:decide(all)
   self.run.iteration = self.run.iteration + 1
-  self.db:update_run(self.run.id, { iteration = self.run.iteration })
-  d.seq = self.db:event(self.run.id, "controller", "action.start", { action = d.action,
-    target = d.target, reasoning = d.reasoning, iteration = self.run.iteration })
+  -- the iteration and the intent row in one commit, durable before the action's effects
+  self:tx(function()
+    self.db:update_run(self.run.id, { iteration = self.run.iteration })
+    d.seq = self.db:event(self.run.id, "controller", "action.start", { action = d.action,
+      target = d.target, reasoning = d.reasoning, iteration = self.run.iteration })
+  end)
   self:emit("action", { action = d.action, reasoning = d.reasoning, target = d.target })
-  local outcome
+  local outcome, listed
   if custom then
     outcome = script.call("action '" .. d.action .. "'", custom, self:action_ctx(), d)
   else
-    outcome = actions[d.action](self, d)
+    -- what this iteration listed is still current (only the journal was written
+    -- since), so a built-in action need not list it again; it may hand a listing
+    -- still current at its end (listed.after) to the next iteration
+    listed = { all = all, ready = ready }
+    outcome = actions[d.action](self, d, listed)
   end
   outcome = type(outcome) == "table" and outcome or { ok = outcome and true or false }
-  self.db:record_action(self.run.id, { action = d.action, target = d.target, role = d.role,
-    reasoning = d.reasoning, outcome = outcome.ok and "ok" or "failed", detail = outcome.summary })
-  self.db:event(self.run.id, "controller", "action.end", { action = d.action, ok = outcome.ok,
-    summary = outcome.summary, start = d.seq })
+  -- the action's ledger row and its result in one commit
+  self:tx(function()
+    self.db:record_action(self.run.id, { action = d.action, target = d.target, role = d.role,
+      reasoning = d.reasoning, outcome = outcome.ok and "ok" or "failed", detail = outcome.summary })
+    self.db:event(self.run.id, "controller", "action.end", { action = d.action, ok = outcome.ok,
+      summary = outcome.summary, start = d.seq })
+  end)
+  self.carry = listed and listed.after
   self:emit("action.done", { action = d.action, ok = outcome.ok, summary = outcome.summary })
   return outcome
 end

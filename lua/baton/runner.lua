@@ -65,6 +65,7 @@ end
 
 -- The run header: what runs, and what the sandbox can and cannot do here.
 function M.header(e, opts)
+  sys.settle() -- the libraries main.c loads on a thread: done before anything forks
   sys.trap_interrupt()
   e.t0 = sys.clock()
   if opts.json or opts.quiet then return end

@@ -6,6 +6,7 @@
 -- allocates without end gets "not enough memory" here, as its own error.
 -- A broken script becomes one error naming file:line and a hint.
 local errors = require "baton.errors"
+local sys = require "baton.sys"
 local util = require "baton.util"
 
 local M = {}
@@ -89,7 +90,11 @@ function M.load_module(name, what)
   local f = assert(io.open(file, "rb"))
   local text = f:read("a")
   f:close()
-  local chunk, err = load(text, "@" .. file, "t", make_env(file)) -- "t": never a binary chunk
+  -- "t": never a binary chunk from a file; one of baton's own files, unchanged,
+  -- comes compiled with the executable (the same chunk, without the parsing)
+  local env = make_env(file)
+  local chunk, err = sys.precompiled(text, "@" .. file, env)
+  if not chunk then chunk, err = load(text, "@" .. file, "t", env) end
   if not chunk then errors.raise(errors.USAGE, "%s: %s (fix the file and try again)", what, err) end
   local value = guarded(chunk, what .. " in " .. file)
   if value == nil then

@@ -14,8 +14,11 @@ local function store_of(e) return e.workspace .. "/.baton/objects" end
 function M.take(e, label)
   local ref, err = harness.snapshot(e.workspace, { store = store_of(e), ignore = e.ignore })
   if not ref then errors.raise(errors.FAILED, "snapshot '%s' of the workspace failed: %s", label, tostring(err)) end
-  local sid = e.db:snapshot(e.run.id, label, ref)
-  e:emit("snapshot", { label = label, snapshot = sid, ref = ref })
+  local sid
+  e:tx(function() -- the snapshot row and its journal entry in one commit
+    sid = e.db:snapshot(e.run.id, label, ref)
+    e:emit("snapshot", { label = label, snapshot = sid, ref = ref })
+  end)
   return sid
 end
 

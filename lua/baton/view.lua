@@ -22,7 +22,9 @@ local function phase(actions)
   return verified, committed
 end
 
-function M.build(e, all)
+-- all, ready: the run's requirements and the ready ones, when the caller
+-- has just listed them.
+function M.build(e, all, ready)
   local db, run = e.db, e.run
   all = all or db:reqs(run.id)
   local v = {
@@ -42,7 +44,7 @@ function M.build(e, all)
       if r.status == "PENDING" then v.pending[#v.pending + 1] = s end
     end
   end
-  for _, r in ipairs(db:ready(run.id)) do
+  for _, r in ipairs(ready or db:ready(run.id)) do
     if r.id ~= run.root then v.ready[#v.ready + 1] = task_summary(r) end
   end
   local actions = db:actions(run.id, 200)
