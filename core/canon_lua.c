@@ -10,10 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aliases.h"
 #include "luax.h"
 
 #define MAX_DEPTH 100
 #define OUTBUF "baton.canon.buffer"
+#define ALIASES "baton.canon.aliases"
 
 /* One key of an object being encoded. A string key points into the Lua
  * string (anchored on the stack with its value); a number key is formatted
@@ -61,37 +63,63 @@ static void put(lua_State *L, outbuf *b, const char *s, size_t n) {
     b->len += n;
 }
 
-/* A string with only the escapes JSON requires: the quote, the backslash,
- * the five short control escapes, other bytes below 32 as \u00XX. */
-static void put_quoted(lua_State *L, outbuf *b, const char *s, size_t n) {
+/* Whether one of the 8 bytes of w is below 32, a quote or a backslash
+ * (the exact "has a zero byte" test, applied three times). */
+static int has_special(uint64_t w) {
+    const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+    uint64_t q = w ^ (ones * '"'), bs = w ^ (ones * '\\');
+    return (((w - ones * 32) & ~w) | ((q - ones) & ~q) | ((bs - ones) & ~bs)) & high ? 1 : 0;
+}
+
+/* Writes byte c at o, escaped if JSON requires it; returns the new end. */
+static char *put_byte(char *o, unsigned char c) {
     static const char hex[] = "0123456789abcdef";
+    if (c >= 32 && c != '"' && c != '\\') {
+        *o++ = (char)c;
+        return o;
+    }
+    *o++ = '\\';
+    switch (c) {
+    case '"': *o++ = '"'; break;
+    case '\\': *o++ = '\\'; break;
+    case '\b': *o++ = 'b'; break;
+    case '\f': *o++ = 'f'; break;
+    case '\n': *o++ = 'n'; break;
+    case '\r': *o++ = 'r'; break;
+    case '\t': *o++ = 't'; break;
+    default:
+        memcpy(o, "u00", 3);
+        o[3] = hex[c >> 4];
+        o[4] = hex[c & 15];
+        o += 5;
+    }
+    return o;
+}
+
+/* A string with only the escapes JSON requires: the quote, the backslash,
+ * the five short control escapes, other bytes below 32 as \u00XX. Eight
+ * bytes at a time while none needs an escape (prose mostly). */
+static void put_quoted(lua_State *L, outbuf *b, const char *s, size_t n) {
     put(L, b, "\"", 1);
     for (size_t from = 0; from < n; from += 4096) { /* room for the worst case, by chunks */
         size_t end = n - from < 4096 ? n : from + 4096;
         reserve(L, b, 6 * (end - from) + 1);
         char *o = b->p + b->len;
-        for (size_t i = from; i < end; i++) {
-            unsigned char c = (unsigned char)s[i];
-            if (c >= 32 && c != '"' && c != '\\') {
-                *o++ = (char)c;
-                continue;
+        size_t i = from;
+        while (i + 8 <= end) {
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            if (has_special(w)) {
+                for (size_t k = 0; k < 8; k++)
+                    o = put_byte(o, (unsigned char)s[i + k]);
+            } else {
+                memcpy(o, s + i, 8);
+                o += 8;
             }
-            *o++ = '\\';
-            switch (c) {
-            case '"': *o++ = '"'; break;
-            case '\\': *o++ = '\\'; break;
-            case '\b': *o++ = 'b'; break;
-            case '\f': *o++ = 'f'; break;
-            case '\n': *o++ = 'n'; break;
-            case '\r': *o++ = 'r'; break;
-            case '\t': *o++ = 't'; break;
-            default:
-                memcpy(o, "u00", 3);
-                o[3] = hex[c >> 4];
-                o[4] = hex[c & 15];
-                o += 5;
-            }
+            i += 8;
         }
+        for (; i < end; i++)
+            o = put_byte(o, (unsigned char)s[i]);
         b->len = (size_t)(o - b->p);
     }
     put(L, b, "\"", 1);
@@ -194,22 +222,40 @@ static void encode_object(lua_State *L, outbuf *b, int t, int depth, int array_m
     lua_settop(L, top);
 }
 
-/* A fragment already encoded (json.raw: a table with the raw metatable, its
- * text at [1]) is copied as it is: the tool schemas of every request are
- * the same tables, encoded once (lua/baton/llm/init.lua, openai.lua). The
- * raw metatable sits at stack index array_mt + 1 (nil when not given). */
-static int put_raw(lua_State *L, outbuf *b, int t, int array_mt) {
-    if (!lua_getmetatable(L, t)) return 0;
-    int raw = lua_rawequal(L, -1, array_mt + 1);
-    lua_pop(L, 1);
-    if (!raw) return 0;
+/* Copies the text of the json.raw table at t (its text at [1]). */
+static void put_text(lua_State *L, outbuf *b, int t) {
     size_t n;
     lua_rawgeti(L, t, 1);
     const char *s = lua_tolstring(L, -1, &n);
     if (!s) luaL_error(L, "json: a raw fragment needs its text at [1]");
     put(L, b, s, n);
     lua_pop(L, 1);
-    return 1;
+}
+
+static int is_raw(lua_State *L, int t, int array_mt) {
+    if (!lua_getmetatable(L, t)) return 0;
+    int raw = lua_rawequal(L, -1, array_mt + 1);
+    lua_pop(L, 1);
+    return raw;
+}
+
+/* A fragment already encoded is copied as it is: a json.raw table (the raw
+ * metatable, its text at [1]), or a table json.encoded registered in the
+ * raws table (weak keys: table -> its json.raw): the tool schemas of every
+ * request are the same tables, encoded once (lua/baton/llm/init.lua,
+ * openai.lua). The raw metatable sits at stack index array_mt + 1, the raws
+ * table at array_mt + 2 (each nil when not given). */
+static int put_raw(lua_State *L, outbuf *b, int t, int array_mt) {
+    if (is_raw(L, t, array_mt)) {
+        put_text(L, b, t);
+        return 1;
+    }
+    if (!lua_istable(L, array_mt + 2)) return 0;
+    lua_pushvalue(L, t);
+    int found = lua_rawget(L, array_mt + 2) == LUA_TTABLE && is_raw(L, -1, array_mt);
+    if (found) put_text(L, b, lua_gettop(L));
+    lua_pop(L, 1);
+    return found;
 }
 
 static void encode_table(lua_State *L, outbuf *b, int t, int depth, int array_mt) {
@@ -268,41 +314,208 @@ static void encode_value(lua_State *L, outbuf *b, int idx, int depth, int array_
     }
 }
 
-/* canon.encode(v, array_mt[, raw_mt]) -> string; raises "json: ..." on what
- * JSON cannot say (functions, cycles, NaN, infinity, odd keys). */
-static int canon_encode(lua_State *L) {
-    lua_settop(L, 3);
+/* A new empty output buffer on the stack top (freed by its __gc on errors). */
+static outbuf *new_outbuf(lua_State *L) {
     outbuf *b = lua_newuserdatauv(L, sizeof *b, 0);
     memset(b, 0, sizeof *b);
     luaL_setmetatable(L, OUTBUF);
-    encode_value(L, b, 1, 0, 2);
-    lua_pushlstring(L, b->p ? b->p : "", b->len);
+    return b;
+}
+
+static void free_outbuf(outbuf *b) {
     free(b->p); /* at once; the collector finds nothing left */
     free(b->keys);
     b->p = NULL;
     b->keys = NULL;
+}
+
+/* canon.encode(v, array_mt[, raw_mt[, raws]]) -> string; raises "json: ..."
+ * on what JSON cannot say (functions, cycles, NaN, infinity, odd keys). */
+static int canon_encode(lua_State *L) {
+    lua_settop(L, 4);
+    outbuf *b = new_outbuf(L);
+    encode_value(L, b, 1, 0, 2);
+    lua_pushlstring(L, b->p ? b->p : "", b->len);
+    free_outbuf(b);
     return 1;
 }
 
-/* canon.fnv1a64(s) -> 16 lowercase hex digits of the 64-bit FNV-1a hash. */
-static int canon_fnv1a64(lua_State *L) {
-    size_t n;
-    const unsigned char *s = (const unsigned char *)luaL_checklstring(L, 1, &n);
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (size_t i = 0; i < n; i++) h = (h ^ s[i]) * 0x100000001b3ULL;
+static int push_hex(lua_State *L, uint64_t h) {
     char hex[17];
     snprintf(hex, sizeof hex, "%016llx", (unsigned long long)h);
     lua_pushlstring(L, hex, 16);
     return 1;
 }
 
+/* Hashes s with every word w replaced by aliases[w] when that is neither nil
+ * nor false: the hash of string.gsub(s, "%w+", aliases). The general path,
+ * for a table at stack index a (a string made per word); request keys made
+ * by llmcall use a compiled set (canon.aliases). */
+static uint64_t fnv_table_aliased(lua_State *L, uint64_t h, const char *s, size_t n, int a) {
+    size_t i = 0;
+    while (i < n) {
+        if (!bt_is_word_byte((unsigned char)s[i])) {
+            h = (h ^ (unsigned char)s[i++]) * BT_FNV_PRIME;
+            continue;
+        }
+        size_t j = i + 1;
+        while (j < n && bt_is_word_byte((unsigned char)s[j]))
+            j++;
+        lua_pushlstring(L, s + i, j - i);
+        lua_gettable(L, a);
+        if (!lua_toboolean(L, -1)) {
+            h = bt_fnv(h, s + i, j - i);
+        } else if (lua_isstring(L, -1)) {
+            size_t rn;
+            const char *r = lua_tolstring(L, -1, &rn);
+            h = bt_fnv(h, r, rn);
+        } else {
+            luaL_error(L, "invalid replacement value (a %s)", luaL_typename(L, -1));
+        }
+        lua_pop(L, 1);
+        i = j;
+    }
+    return h;
+}
+
+static bt_aliases **aliases_ud(lua_State *L, int idx) {
+    return luaL_testudata(L, idx, ALIASES);
+}
+
+static int aliases_gc(lua_State *L) {
+    bt_aliases **a = aliases_ud(L, 1);
+    bt_aliases_free(*a);
+    *a = NULL;
+    return 0;
+}
+
+/* canon.aliases(t) -> a compiled copy of the word -> replacement table t for
+ * request_key: keys that are not words never match and are left out, false
+ * values mean no replacement; other values must be strings or numbers. */
+static int canon_aliases(lua_State *L) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 1);
+    size_t n = 0;
+    for (lua_pushnil(L); lua_next(L, 1); lua_pop(L, 1))
+        n++;
+    bt_aliases **a = lua_newuserdatauv(L, sizeof *a, 0);
+    *a = NULL;
+    luaL_setmetatable(L, ALIASES);
+    if (!(*a = bt_aliases_new(n))) luaL_error(L, "json: out of memory");
+    for (lua_pushnil(L); lua_next(L, 1); lua_pop(L, 1)) {
+        size_t wn, rn, k = 0;
+        if (lua_type(L, -2) != LUA_TSTRING || !lua_toboolean(L, -1)) continue;
+        const char *w = lua_tolstring(L, -2, &wn);
+        while (k < wn && bt_is_word_byte((unsigned char)w[k]))
+            k++;
+        if (k == 0 || k < wn) continue;
+        if (!lua_isstring(L, -1))
+            luaL_error(L, "json.aliases: the name for '%s' is a %s (a string or number is needed)", w,
+                       luaL_typename(L, -1));
+        lua_pushvalue(L, -1); /* lua_tolstring would turn a number value into a string in place */
+        const char *r = lua_tolstring(L, -1, &rn);
+        if (bt_aliases_add(*a, w, wn, r, rn) != 0) luaL_error(L, "json: out of memory");
+        lua_pop(L, 1);
+    }
+    return 1;
+}
+
+/* canon.request_key(head, aliases, tools, array_mt, raw_mt, raws) -> 16 hex
+ * digits: the FNV-1a 64 of the canonical encoding of the object head, its
+ * words renamed by aliases (nil, a table, as string.gsub(text, "%w+",
+ * aliases) would, or the same compiled by canon.aliases), then, when tools is not nil, a last member "tools" not
+ * renamed (its key sorts after every key of head: the text is the canonical
+ * encoding of the whole request). llm.request_key's rule, in one pass. */
+static int canon_request_key(lua_State *L) {
+    lua_settop(L, 6);
+    luaL_checktype(L, 1, LUA_TTABLE);
+    outbuf *b = new_outbuf(L);
+    encode_value(L, b, 1, 0, 4);
+    if (b->len < 2 || b->p[0] != '{') luaL_error(L, "json: a request key needs an object");
+    size_t body = b->len - 1; /* all but the closing brace */
+    uint64_t h = BT_FNV_OFFSET;
+    bt_aliases **set = aliases_ud(L, 2);
+    if (set && *set) h = bt_fnv_aliased(*set, h, b->p, body);
+    else if (lua_istable(L, 2)) h = fnv_table_aliased(L, h, b->p, body, 2);
+    else if (lua_isnil(L, 2)) h = bt_fnv(h, b->p, body);
+    else luaL_error(L, "json: request key aliases must be a table or canon.aliases");
+    if (!lua_isnil(L, 3)) {
+        if (body > 1) h = bt_fnv(h, ",", 1);
+        h = bt_fnv(h, "\"tools\":", 8);
+        b->len = 0;
+        encode_value(L, b, 3, 0, 4);
+        h = bt_fnv(h, b->p, b->len);
+    }
+    h = bt_fnv(h, "}", 1);
+    free_outbuf(b);
+    return push_hex(L, h);
+}
+
+/* canon.fnv1a64(s) -> 16 lowercase hex digits of the 64-bit FNV-1a hash. */
+static int canon_fnv1a64(lua_State *L) {
+    size_t n;
+    const char *s = luaL_checklstring(L, 1, &n);
+    return push_hex(L, bt_fnv(BT_FNV_OFFSET, s, n));
+}
+
+/* In place, the table at t and those inside it: integral floats below 2^53
+ * become integers (ints), the NULL light userdata (cjson.null) is removed
+ * (nulls). Values only; changing or clearing a field lua_next has just
+ * returned is allowed during the traversal. */
+static void normalize(lua_State *L, int t, int ints, int nulls, int depth) {
+    if (depth > 1000) luaL_error(L, "json: nesting deeper than 1000 (a cycle?)");
+    luaL_checkstack(L, 4, "json: nesting too deep");
+    lua_pushnil(L);
+    while (lua_next(L, t)) {
+        switch (lua_type(L, -1)) {
+        case LUA_TTABLE:
+            normalize(L, lua_gettop(L), ints, nulls, depth + 1);
+            break;
+        case LUA_TNUMBER:
+            if (ints && !lua_isinteger(L, -1)) {
+                lua_Number d = lua_tonumber(L, -1);
+                if (d == floor(d) && fabs(d) < 9007199254740992.0) {
+                    lua_pushvalue(L, -2);
+                    lua_pushinteger(L, (lua_Integer)d);
+                    lua_rawset(L, t);
+                }
+            }
+            break;
+        case LUA_TLIGHTUSERDATA:
+            if (nulls && lua_touserdata(L, -1) == NULL) {
+                lua_pushvalue(L, -2);
+                lua_pushnil(L);
+                lua_rawset(L, t);
+            }
+            break;
+        }
+        lua_pop(L, 1);
+    }
+}
+
+/* canon.normalize(v, ints, nulls) -> v: see normalize (v a table, or any
+ * value returned as it is). For json.decode and json.strip_nulls. */
+static int canon_normalize(lua_State *L) {
+    int ints = lua_toboolean(L, 2), nulls = lua_toboolean(L, 3);
+    lua_settop(L, 1);
+    if (lua_istable(L, 1)) normalize(L, 1, ints, nulls, 0);
+    return 1;
+}
+
 static const luaL_Reg canon_funcs[] = {{"encode", canon_encode},
                                        {"fnv1a64", canon_fnv1a64},
+                                       {"request_key", canon_request_key},
+                                       {"aliases", canon_aliases},
+                                       {"normalize", canon_normalize},
                                        {NULL, NULL}};
 
 int luaopen_baton_canon(lua_State *L) {
     luaL_newmetatable(L, OUTBUF);
     lua_pushcfunction(L, outbuf_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pop(L, 1);
+    luaL_newmetatable(L, ALIASES);
+    lua_pushcfunction(L, aliases_gc);
     lua_setfield(L, -2, "__gc");
     lua_pop(L, 1);
     luaL_newlib(L, canon_funcs);

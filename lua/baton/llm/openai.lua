@@ -12,6 +12,12 @@ local EMPTY_PARAMS = { type = "object", properties = {} }
 
 M.DEFAULT_BASE = "https://api.openai.com/v1"
 
+local tool_cache = wire.tool_cache()
+local function wire_tool(t)
+  return { type = "function", ["function"] = { name = t.name, description = t.description,
+    parameters = json.encoded(t.parameters and wire.schema_copy_cached(t.parameters) or EMPTY_PARAMS) } }
+end
+
 local function wire_message(m)
   if m.role == "tool" then
     return { role = "tool", tool_call_id = m.tool_call_id, content = m.content or "" }
@@ -38,10 +44,7 @@ function M.body(req, spec, opts)
   if req.max_tokens then b[opts.official and "max_completion_tokens" or "max_tokens"] = req.max_tokens end
   if req.tools and #req.tools > 0 then
     b.tools = {}
-    for i, t in ipairs(req.tools) do
-      b.tools[i] = { type = "function", ["function"] = { name = t.name, description = t.description,
-        parameters = json.encoded(t.parameters and wire.schema_copy_cached(t.parameters) or EMPTY_PARAMS) } }
-    end
+    for i, t in ipairs(req.tools) do b.tools[i] = wire.tool_raw(tool_cache, t, wire_tool) end
   end
   if req.schema then
     b.response_format = { type = "json_schema",

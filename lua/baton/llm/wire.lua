@@ -175,6 +175,27 @@ function M.schema_copy_cached(s)
   return c
 end
 
+-- A provider's wire form of tool t, build(t), encoded once (json.raw) per
+-- parameters table, name and description (build must read no other field):
+-- every request carries the same tools (baton.tools), and building and
+-- encoding them each time cost more than the rest of a body. cache: the
+-- provider's own wire.tool_cache().
+local NO_PARAMS = {}
+function M.tool_cache() return setmetatable({}, { __mode = "k" }) end
+function M.tool_raw(cache, t, build)
+  local p, name = t.parameters, t.name
+  if p == nil then p = NO_PARAMS end
+  if type(p) ~= "table" or type(name) ~= "string" then return build(t) end
+  local by_name = cache[p]
+  if not by_name then by_name = {} cache[p] = by_name end
+  local c = by_name[name]
+  if not c or c.description ~= t.description then
+    c = { description = t.description, raw = json.raw(json.encode(build(t))) }
+    by_name[name] = c
+  end
+  return c.raw
+end
+
 -- Tool-call arguments as a table: the JSON string OpenAI sends, or an object
 -- as Ollama sends. A broken string gives {} and an error note.
 function M.arguments(a)
