@@ -102,12 +102,11 @@ function M.assembler(provider, on_delta)
   function st.feed(ev)
     st.seen = true
     if st.err or ev.data == nil or ev.data == "" or ev.data == "[DONE]" then return end
-    local chunk, err = json.decode(ev.data)
+    local chunk, err = json.decode(ev.data, true)
     if type(chunk) ~= "table" then
       st.err = { provider .. ": malformed stream event (" .. (err or "not an object") .. ")", "server" }
       return
     end
-    json.strip_nulls(chunk)
     if chunk.error then st.err = { provider .. ": " .. wire.error_message(ev.data), "server" } return end
     if chunk.usage then st.usage = usage_of(chunk.usage) end
     local choice = chunk.choices and chunk.choices[1]

@@ -133,13 +133,13 @@ end
 
 -- Decodes a 2xx body or says clearly that the server sent something else.
 function M.decode_body(provider, res)
-  local t, err = json.decode(res.body or "")
+  local t, err = json.decode(res.body or "", true)
   if type(t) ~= "table" then
     local snippet = (res.body or ""):gsub("%s+", " "):sub(1, 80)
     return nil, string.format("%s: malformed reply (%s): '%s'", provider,
       err and err:gsub("^json: ", "") or "not a JSON object", snippet), "server"
   end
-  return json.strip_nulls(t)
+  return t
 end
 
 -- Copies a JSON schema, marking the keywords whose values are arrays, so an
@@ -201,9 +201,9 @@ end
 function M.arguments(a)
   if type(a) == "table" then return a end
   if a == nil or a == "" then return {} end
-  local t, err = json.decode(a)
+  local t, err = json.decode(a, true)
   if type(t) ~= "table" then return {}, "arguments are not a JSON object (" .. (err or "got " .. a) .. ")" end
-  return json.strip_nulls(t)
+  return t
 end
 
 return M
