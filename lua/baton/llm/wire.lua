@@ -9,8 +9,18 @@ local M = {}
 -- Read through this field so tests can give a process its environment.
 M.getenv = os.getenv
 
+-- The process's environment does not change under it (nothing in baton sets
+-- variables): every request reads the same few, so each is read once.
+local real_getenv, seen = os.getenv, {}
 function M.env(name)
-  local v = M.getenv(name)
+  local v
+  if M.getenv == real_getenv then
+    v = seen[name]
+    if v == nil then v = real_getenv(name) or false seen[name] = v end
+    v = v or nil
+  else
+    v = M.getenv(name)
+  end
   if v == "" then return nil end
   return v
 end
@@ -84,8 +94,9 @@ local function gave_up(n) return n > 1 and string.format(" (gave up after %d att
 -- (Retry-After, x-should-retry) until max_attempts or the deadline; never
 -- retries a timeout or a stream whose events were already delivered. Returns res (status 200) with res.latency and
 -- res.http_attempts, or nil, "provider: ...", code.
+local http, loop, retry -- loaded on first use
 function M.post(p)
-  local http, loop, retry = require "baton.http", require "baton.loop", require "baton.retry"
+  http, loop, retry = http or require "baton.http", loop or require "baton.loop", retry or require "baton.retry"
   local timeout = p.timeout or 300
   local deadline = loop.now() + timeout
   local body = json.encode(p.body)
