@@ -31,8 +31,15 @@ uint64_t bt_fnv(uint64_t h, const char *s, size_t n) {
     return h;
 }
 
+/* Lua's %w in the C locale: ASCII letters and digits. */
+#define D10 1, 1, 1, 1, 1, 1, 1, 1, 1, 1
+#define L26 D10, D10, 1, 1, 1, 1, 1, 1
+static const unsigned char word_byte[256] = {
+    ['0'] = D10, ['A'] = L26, ['a'] = L26,
+};
+
 int bt_is_word_byte(unsigned char c) {
-    return (c >= '0' && c <= '9') || ((c | 32) >= 'a' && (c | 32) <= 'z');
+    return word_byte[c];
 }
 
 bt_aliases *bt_aliases_new(size_t n) {
@@ -84,18 +91,19 @@ const char *bt_aliases_find(const bt_aliases *a, const char *word, size_t wn, si
 }
 
 uint64_t bt_fnv_aliased(const bt_aliases *a, uint64_t h, const char *s, size_t n) {
-    size_t i = 0;
-    while (i < n) {
-        if (!bt_is_word_byte((unsigned char)s[i])) {
-            h = (h ^ (unsigned char)s[i++]) * BT_FNV_PRIME;
+    const unsigned char *p = (const unsigned char *)s, *end = p + n;
+    while (p < end) {
+        if (!word_byte[*p]) {
+            h = (h ^ *p++) * BT_FNV_PRIME;
             continue;
         }
-        size_t j = i + 1, rn;
-        while (j < n && bt_is_word_byte((unsigned char)s[j]))
-            j++;
-        const char *r = may_have(a, (unsigned char)s[i], j - i) ? bt_aliases_find(a, s + i, j - i, &rn) : NULL;
-        h = r ? bt_fnv(h, r, rn) : bt_fnv(h, s + i, j - i);
-        i = j;
+        const unsigned char *w = p;
+        size_t rn;
+        const char *r = NULL;
+        while (p < end && word_byte[*p]) /* hashed as it is unless renamed below */
+            p++;
+        if (may_have(a, *w, (size_t)(p - w))) r = bt_aliases_find(a, (const char *)w, (size_t)(p - w), &rn);
+        h = r ? bt_fnv(h, r, rn) : bt_fnv(h, (const char *)w, (size_t)(p - w));
     }
     return h;
 }

@@ -20,14 +20,16 @@ function M.new(engine)
   return setmetatable({ e = engine, seen = {} }, M)
 end
 
+local NONE = {}
+local function n(x) return type(x) == "number" and x == math.floor(x) and string.format("%d", x) or tostring(x) end
+local function over(what, spent, limit, flag)
+  errors.raise(errors.BUDGET, "%s budget reached: %s of %s spent (raise it with --max-%s on resume)",
+    what, n(spent), n(limit), flag)
+end
+
 function M:check_budget()
-  local run, b = self.e.run, self.e.run.budgets or {}
-  local s = run.spent or {}
-  local function n(x) return type(x) == "number" and x == math.floor(x) and string.format("%d", x) or tostring(x) end
-  local function over(what, spent, limit, flag)
-    errors.raise(errors.BUDGET, "%s budget reached: %s of %s spent (raise it with --max-%s on resume)",
-      what, n(spent), n(limit), flag)
-  end
+  local run, b = self.e.run, self.e.run.budgets or NONE
+  local s = run.spent or NONE
   if b.timeout and self.e.started and sys.clock() - self.e.started >= b.timeout then
     errors.raise(errors.BUDGET, "timeout reached (%ss)", n(b.timeout))
   end

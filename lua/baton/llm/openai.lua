@@ -141,6 +141,17 @@ function M.assembler(provider, on_delta)
   return st
 end
 
+-- The chat endpoint under a base URL (a few bases per process; every request asks).
+local endpoints = {}
+local function endpoint(base)
+  local url = endpoints[base]
+  if not url then
+    url = base:gsub("/+$", "") .. "/chat/completions"
+    endpoints[base] = url
+  end
+  return url
+end
+
 -- One call against an OpenAI-compatible endpoint. c = {provider=, base=,
 -- key=(or nil for keyless servers), official=}.
 function M.call(req, spec, opts, c)
@@ -150,7 +161,7 @@ function M.call(req, spec, opts, c)
   if c.key then headers["authorization"] = "Bearer " .. c.key end
   headers = wire.headers(headers, req.headers)
   local asm = stream and M.assembler(c.provider, req.on_delta)
-  local res, err, code = wire.post { provider = c.provider, url = c.base:gsub("/+$", "") .. "/chat/completions",
+  local res, err, code = wire.post { provider = c.provider, url = endpoint(c.base),
     headers = headers, body = M.body(req, spec, { official = c.official, stream = stream }), secret = c.key,
     timeout = req.timeout, on_event = asm and asm.feed, max_attempts = opts.max_attempts,
     retry_base = opts.retry_base }
