@@ -100,11 +100,12 @@ static char *put_byte(char *o, unsigned char c) {
  * the five short control escapes, other bytes below 32 as \u00XX. Eight
  * bytes at a time while none needs an escape (prose mostly). */
 static void put_quoted(lua_State *L, outbuf *b, const char *s, size_t n) {
-    put(L, b, "\"", 1);
-    for (size_t from = 0; from < n; from += 4096) { /* room for the worst case, by chunks */
+    size_t from = 0;
+    do { /* room for the worst case, by chunks, and for both quotes */
         size_t end = n - from < 4096 ? n : from + 4096;
-        reserve(L, b, 6 * (end - from) + 1);
+        reserve(L, b, 6 * (end - from) + 2);
         char *o = b->p + b->len;
+        if (from == 0) *o++ = '"';
         size_t i = from;
         while (i + 8 <= end) {
             uint64_t w;
@@ -120,22 +121,35 @@ static void put_quoted(lua_State *L, outbuf *b, const char *s, size_t n) {
         }
         for (; i < end; i++)
             o = put_byte(o, (unsigned char)s[i]);
+        if (end == n) *o++ = '"';
         b->len = (size_t)(o - b->p);
-    }
-    put(L, b, "\"", 1);
+        from = end;
+    } while (from < n);
 }
 
 /* Formats the number at idx into out (at least 32 bytes); raises on NaN/inf. */
+static size_t format_integer(lua_Integer v, char *out) {
+    char tmp[24];
+    size_t n = 0, len = 0;
+    lua_Unsigned u = v < 0 ? 0u - (lua_Unsigned)v : (lua_Unsigned)v;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0) out[len++] = '-';
+    while (n)
+        out[len++] = tmp[--n];
+    return len;
+}
+
 static size_t format_number(lua_State *L, int idx, char *out) {
-    if (lua_isinteger(L, idx))
-        return (size_t)snprintf(out, 32, LUA_INTEGER_FMT, lua_tointeger(L, idx));
+    if (lua_isinteger(L, idx)) return format_integer(lua_tointeger(L, idx), out);
     lua_Number d = lua_tonumber(L, idx);
     if (isnan(d) || isinf(d)) {
         luaL_tolstring(L, idx, NULL);
         luaL_error(L, "json: cannot encode %s", lua_tostring(L, -1));
     }
-    if (d == floor(d) && fabs(d) < 9007199254740992.0)
-        return (size_t)snprintf(out, 32, LUA_INTEGER_FMT, (lua_Integer)d);
+    if (d == floor(d) && fabs(d) < 9007199254740992.0) return format_integer((lua_Integer)d, out);
     return (size_t)snprintf(out, 32, "%.17g", (double)d);
 }
 
@@ -263,7 +277,11 @@ static void encode_table(lua_State *L, outbuf *b, int t, int depth, int array_mt
     luaL_checkstack(L, 8, "json: nesting too deep");
     if (put_raw(L, b, t, array_mt)) return;
     int top = lua_gettop(L);
-    lua_Integer n = array_length(L, t, array_mt);
+    /* no [1]: an object unless empty, without counting its keys first */
+    int no_first = lua_geti(L, t, 1) == LUA_TNIL;
+    lua_pop(L, 1);
+    lua_pushnil(L);
+    lua_Integer n = no_first && lua_next(L, t) ? -1 : array_length(L, t, array_mt);
     lua_settop(L, top);
     if (n < 0) {
         encode_object(L, b, t, depth, array_mt);

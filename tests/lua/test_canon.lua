@@ -86,6 +86,8 @@ T.test("canon-1.2 edge values: -0.0, 2^53, huge integers, DEL, long strings", fu
   local long = string.rep('ab"\n', 5000)
   T.eq(json.encode { [long] = long }, ref { [long] = long })
   T.eq(json.encode { [1.5] = 1, [2] = 2, b = 3 }, '{"1.5":1,"2":2,"b":3}')
+  T.eq(json.encode { math.mininteger, -1, 0, 10, -2.0 ^ 53 + 1, { [-7] = 0 } },
+    '[-9223372036854775808,-1,0,10,-9007199254740991,{"-7":0}]')
 end)
 
 T.test("canon-1.3 errors name what JSON cannot say", function()
