@@ -1,8 +1,9 @@
 /* canon_lua.c: the baton.canon module: the canonical JSON encoding and the
  * 64-bit FNV-1a hash behind baton.json (request keys, ledger, cassettes,
- * provider bodies, transcripts). Every LLM request encodes its whole
- * conversation and tool schemas several times, so this runs in C; the rules
- * are baton.json's (sorted keys, no whitespace, integers as integers, floats
+ * provider bodies, transcripts), and the in-place walk that fixes up what
+ * cjson decodes (integers, nulls). Every LLM request encodes its whole
+ * conversation and tool schemas, so this runs in C; the rules are
+ * baton.json's (sorted keys, no whitespace, integers as integers, floats
  * with 17 digits, only the escapes JSON requires) and must never change. */
 #include <math.h>
 #include <stdint.h>
@@ -15,7 +16,6 @@
 
 #define MAX_DEPTH 100
 #define OUTBUF "baton.canon.buffer"
-#define ALIASES "baton.canon.aliases"
 
 /* One key of an object being encoded. A string key points into the Lua
  * string (anchored on the stack with its value); a number key is formatted
@@ -358,122 +358,14 @@ static int canon_encode(lua_State *L) {
     return 1;
 }
 
-static int push_hex(lua_State *L, uint64_t h) {
-    char hex[17];
-    snprintf(hex, sizeof hex, "%016llx", (unsigned long long)h);
-    lua_pushlstring(L, hex, 16);
-    return 1;
-}
-
-/* Hashes s with every word w replaced by aliases[w] when that is neither nil
- * nor false: the hash of string.gsub(s, "%w+", aliases). The general path,
- * for a table at stack index a (a string made per word); request keys made
- * by llmcall use a compiled set (canon.aliases). */
-static uint64_t fnv_table_aliased(lua_State *L, uint64_t h, const char *s, size_t n, int a) {
-    size_t i = 0;
-    while (i < n) {
-        if (!bt_is_word_byte((unsigned char)s[i])) {
-            h = (h ^ (unsigned char)s[i++]) * BT_FNV_PRIME;
-            continue;
-        }
-        size_t j = i + 1;
-        while (j < n && bt_is_word_byte((unsigned char)s[j]))
-            j++;
-        lua_pushlstring(L, s + i, j - i);
-        lua_gettable(L, a);
-        if (!lua_toboolean(L, -1)) {
-            h = bt_fnv(h, s + i, j - i);
-        } else if (lua_isstring(L, -1)) {
-            size_t rn;
-            const char *r = lua_tolstring(L, -1, &rn);
-            h = bt_fnv(h, r, rn);
-        } else {
-            luaL_error(L, "invalid replacement value (a %s)", luaL_typename(L, -1));
-        }
-        lua_pop(L, 1);
-        i = j;
-    }
-    return h;
-}
-
-static bt_aliases **aliases_ud(lua_State *L, int idx) {
-    return luaL_testudata(L, idx, ALIASES);
-}
-
-static int aliases_gc(lua_State *L) {
-    bt_aliases **a = aliases_ud(L, 1);
-    bt_aliases_free(*a);
-    *a = NULL;
-    return 0;
-}
-
-/* canon.aliases(t) -> a compiled copy of the word -> replacement table t for
- * request_key: keys that are not words never match and are left out, false
- * values mean no replacement; other values must be strings or numbers. */
-static int canon_aliases(lua_State *L) {
-    luaL_checktype(L, 1, LUA_TTABLE);
-    lua_settop(L, 1);
-    size_t n = 0;
-    for (lua_pushnil(L); lua_next(L, 1); lua_pop(L, 1))
-        n++;
-    bt_aliases **a = lua_newuserdatauv(L, sizeof *a, 0);
-    *a = NULL;
-    luaL_setmetatable(L, ALIASES);
-    if (!(*a = bt_aliases_new(n))) luaL_error(L, "json: out of memory");
-    for (lua_pushnil(L); lua_next(L, 1); lua_pop(L, 1)) {
-        size_t wn, rn, k = 0;
-        if (lua_type(L, -2) != LUA_TSTRING || !lua_toboolean(L, -1)) continue;
-        const char *w = lua_tolstring(L, -2, &wn);
-        while (k < wn && bt_is_word_byte((unsigned char)w[k]))
-            k++;
-        if (k == 0 || k < wn) continue;
-        if (!lua_isstring(L, -1))
-            luaL_error(L, "json.aliases: the name for '%s' is a %s (a string or number is needed)", w,
-                       luaL_typename(L, -1));
-        lua_pushvalue(L, -1); /* lua_tolstring would turn a number value into a string in place */
-        const char *r = lua_tolstring(L, -1, &rn);
-        if (bt_aliases_add(*a, w, wn, r, rn) != 0) luaL_error(L, "json: out of memory");
-        lua_pop(L, 1);
-    }
-    return 1;
-}
-
-/* canon.request_key(head, aliases, tools, array_mt, raw_mt, raws) -> 16 hex
- * digits: the FNV-1a 64 of the canonical encoding of the object head, its
- * words renamed by aliases (nil, a table, as string.gsub(text, "%w+",
- * aliases) would, or the same compiled by canon.aliases), then, when tools is not nil, a last member "tools" not
- * renamed (its key sorts after every key of head: the text is the canonical
- * encoding of the whole request). llm.request_key's rule, in one pass. */
-static int canon_request_key(lua_State *L) {
-    lua_settop(L, 6);
-    luaL_checktype(L, 1, LUA_TTABLE);
-    outbuf *b = new_outbuf(L);
-    encode_value(L, b, 1, 0, 4);
-    if (b->len < 2 || b->p[0] != '{') luaL_error(L, "json: a request key needs an object");
-    size_t body = b->len - 1; /* all but the closing brace */
-    uint64_t h = BT_FNV_OFFSET;
-    bt_aliases **set = aliases_ud(L, 2);
-    if (set && *set) h = bt_fnv_aliased(*set, h, b->p, body);
-    else if (lua_istable(L, 2)) h = fnv_table_aliased(L, h, b->p, body, 2);
-    else if (lua_isnil(L, 2)) h = bt_fnv(h, b->p, body);
-    else luaL_error(L, "json: request key aliases must be a table or canon.aliases");
-    if (!lua_isnil(L, 3)) {
-        if (body > 1) h = bt_fnv(h, ",", 1);
-        h = bt_fnv(h, "\"tools\":", 8);
-        b->len = 0;
-        encode_value(L, b, 3, 0, 4);
-        h = bt_fnv(h, b->p, b->len);
-    }
-    h = bt_fnv(h, "}", 1);
-    free_outbuf(b);
-    return push_hex(L, h);
-}
-
 /* canon.fnv1a64(s) -> 16 lowercase hex digits of the 64-bit FNV-1a hash. */
 static int canon_fnv1a64(lua_State *L) {
     size_t n;
     const char *s = luaL_checklstring(L, 1, &n);
-    return push_hex(L, bt_fnv(BT_FNV_OFFSET, s, n));
+    char hex[17];
+    snprintf(hex, sizeof hex, "%016llx", (unsigned long long)bt_fnv(BT_FNV_OFFSET, s, n));
+    lua_pushlstring(L, hex, 16);
+    return 1;
 }
 
 /* In place, the table at t and those inside it: integral floats below 2^53
@@ -522,18 +414,12 @@ static int canon_normalize(lua_State *L) {
 
 static const luaL_Reg canon_funcs[] = {{"encode", canon_encode},
                                        {"fnv1a64", canon_fnv1a64},
-                                       {"request_key", canon_request_key},
-                                       {"aliases", canon_aliases},
                                        {"normalize", canon_normalize},
                                        {NULL, NULL}};
 
 int luaopen_baton_canon(lua_State *L) {
     luaL_newmetatable(L, OUTBUF);
     lua_pushcfunction(L, outbuf_gc);
-    lua_setfield(L, -2, "__gc");
-    lua_pop(L, 1);
-    luaL_newmetatable(L, ALIASES);
-    lua_pushcfunction(L, aliases_gc);
     lua_setfield(L, -2, "__gc");
     lua_pop(L, 1);
     luaL_newlib(L, canon_funcs);

@@ -5,6 +5,7 @@
 -- Canonical means: object keys sorted bytewise, no whitespace, integers as
 -- integers, floats with 17 significant digits, only the escapes JSON requires.
 local canon = require "baton.canon"
+local reqkey = require "baton.reqkey"
 local cjson = require "cjson"
 
 local M = {}
@@ -58,13 +59,13 @@ function M.strip_nulls(v)
   return canon.normalize(v, false, true)
 end
 
--- The request key's hash (llm.request_key): canonical head, words renamed
--- by aliases (nil, a table or json.aliases(table)), then "tools" appended as
--- it is. json.aliases compiles a word -> name table once (a copy: later
--- changes to the table are not seen), for many keys.
-M.aliases = canon.aliases
+-- The request key's hash (llm.request_key; baton.reqkey, in C): canonical
+-- head, words renamed by aliases (nil, a table or json.aliases(table)), then
+-- "tools" appended as it is. json.aliases compiles a word -> name table once
+-- (a copy: later changes to the table are not seen), for many keys.
+M.aliases = reqkey.aliases
 function M.request_hash(head, aliases, tools)
-  return canon.request_key(head, aliases, tools, M.array_mt, M.raw_mt, raws)
+  return reqkey.hash(M.encode(head), aliases, tools ~= nil and M.encode(tools) or nil)
 end
 
 -- 64-bit FNV-1a over the bytes of s, as 16 lowercase hex digits.

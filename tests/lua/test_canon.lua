@@ -197,6 +197,12 @@ T.test("canon-2.3 request keys with aliases (a table or json.aliases) equal stri
     "json.aliases: the name for 'x' is a table (a string or number is needed)")
   T.raises(function() llm.request_key { system = "a x b", key_aliases = { x = {} } } end,
     "invalid replacement value (a table)")
+  local reqkey = require "baton.reqkey"
+  local ok, err = pcall(reqkey.hash, "[]")
+  T.eq(ok, false) T.match(err, "^bad argument #1 to '.-' %(a JSON object expected%)$")
+  ok, err = pcall(reqkey.hash, "{}", 5)
+  T.eq(ok, false) T.match(err, "^bad argument #2 to '.-' %(nil, table or reqkey.aliases expected, got number%)$")
+  T.eq(reqkey.hash("{}", nil, "[]"), json.fnv1a64 '{"tools":[]}')
 end)
 
 T.test("canon-2.4 a tool encoded once gives the key of what it is now", function()
