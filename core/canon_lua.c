@@ -46,10 +46,14 @@ static int outbuf_gc(lua_State *L) {
     return 0;
 }
 
-/* Makes room for n more bytes. */
-static void reserve(lua_State *L, outbuf *b, size_t n) {
-    if (b->len + n <= b->cap) return;
-    size_t cap = b->cap ? b->cap : 256;
+/* Makes room for n more bytes (the test inline, the growth out of line). */
+static void grow(lua_State *L, outbuf *b, size_t n);
+static inline void reserve(lua_State *L, outbuf *b, size_t n) {
+    if (b->len + n > b->cap) grow(L, b, n);
+}
+
+static void grow(lua_State *L, outbuf *b, size_t n) {
+    size_t cap = b->cap ? b->cap : 1024;
     while (cap < b->len + n) cap *= 2;
     char *p = realloc(b->p, cap);
     if (!p) luaL_error(L, "json: out of memory");
@@ -176,12 +180,17 @@ static lua_Integer array_length(lua_State *L, int t, int array_mt) {
     return n;
 }
 
-static int key_cmp(const void *a, const void *b) {
-    const key_entry *x = a, *y = b;
+/* Bytewise order of two keys. A number key's text is in its own entry (the
+ * entries move while sorted). */
+static int key_cmp(const key_entry *x, const key_entry *y) {
     size_t n = x->len < y->len ? x->len : y->len;
-    int c = memcmp(x->s, y->s, n);
+    int c = memcmp(x->is_num ? x->num : x->s, y->is_num ? y->num : y->s, n);
     if (c) return c;
     return (x->len > y->len) - (x->len < y->len);
+}
+
+static int key_qcmp(const void *a, const void *b) {
+    return key_cmp(a, b);
 }
 
 static size_t push_key(lua_State *L, outbuf *b) {
@@ -219,10 +228,15 @@ static void encode_object(lua_State *L, outbuf *b, int t, int depth, int array_m
         lua_pushvalue(L, -2); /* the key again, for lua_next */
     }
     size_t n = b->nkeys - base;
-    key_entry *e = n ? b->keys + base : NULL;
-    for (size_t i = 0; i < n; i++)
-        if (e[i].is_num) e[i].s = e[i].num; /* no realloc until the loop below */
-    if (n > 1) qsort(e, n, sizeof *e, key_cmp); /* e is NULL for an empty object */
+    key_entry *e = n ? b->keys + base : NULL; /* no realloc until the loop below */
+    if (n > 16) qsort(e, n, sizeof *e, key_qcmp);
+    for (size_t i = 1; i < n && n <= 16; i++) { /* most objects: a handful of keys */
+        key_entry k = e[i];
+        size_t j = i;
+        for (; j > 0 && key_cmp(&e[j - 1], &k) > 0; j--)
+            e[j] = e[j - 1];
+        e[j] = k;
+    }
     put(L, b, "{", 1);
     for (size_t i = 0; i < n; i++) {
         e = b->keys + base + i; /* a nested object may have moved the stack */

@@ -86,6 +86,9 @@ T.test("canon-1.2 edge values: -0.0, 2^53, huge integers, DEL, long strings", fu
   local long = string.rep('ab"\n', 5000)
   T.eq(json.encode { [long] = long }, ref { [long] = long })
   T.eq(json.encode { [1.5] = 1, [2] = 2, b = 3 }, '{"1.5":1,"2":2,"b":3}')
+  local big = {} -- more keys than the small-object sort handles, numbers among them
+  for i = 1, 40 do big[i % 3 == 0 and ("k" .. i) or (i % 3 == 1 and i * 1.5 or -i)] = i end
+  T.eq(json.encode(big), ref(big))
   T.eq(json.encode { math.mininteger, -1, 0, 10, -2.0 ^ 53 + 1, { [-7] = 0 } },
     '[-9223372036854775808,-1,0,10,-9007199254740991,{"-7":0}]')
 end)
