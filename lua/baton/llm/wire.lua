@@ -196,12 +196,13 @@ function M.tool_cache() return setmetatable({}, { __mode = "k" }) end
 function M.tool_raw(cache, t, build)
   local p, name = t.parameters, t.name
   if p == nil then p = NO_PARAMS end
-  if type(p) ~= "table" or type(name) ~= "string" then return build(t) end
+  local d = t.description
+  if type(p) ~= "table" or type(name) ~= "string" or (d ~= nil and type(d) ~= "string") then return build(t) end
   local by_name = cache[p]
   if not by_name then by_name = {} cache[p] = by_name end
   local c = by_name[name]
-  if not c or c.description ~= t.description then
-    c = { description = t.description, raw = json.raw(json.encode(build(t))) }
+  if not c or c.description ~= d then
+    c = { description = d, raw = json.raw(json.encode(build(t))) }
     by_name[name] = c
   end
   return c.raw
