@@ -1,8 +1,9 @@
 /* canon_lua.c: the baton.canon module: the canonical JSON encoding and the
  * 64-bit FNV-1a hash behind baton.json (request keys, ledger, cassettes,
- * provider bodies, transcripts). Every LLM request encodes its whole
- * conversation and tool schemas several times, so this runs in C; the rules
- * are baton.json's (sorted keys, no whitespace, integers as integers, floats
+ * provider bodies, transcripts), and the in-place walk that fixes up what
+ * cjson decodes (integers, nulls). Every LLM request encodes its whole
+ * conversation and tool schemas, so this runs in C; the rules are
+ * baton.json's (sorted keys, no whitespace, integers as integers, floats
  * with 17 digits, only the escapes JSON requires) and must never change. */
 #include <math.h>
 #include <stdint.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aliases.h"
 #include "luax.h"
 
 #define MAX_DEPTH 100
@@ -44,10 +46,14 @@ static int outbuf_gc(lua_State *L) {
     return 0;
 }
 
-/* Makes room for n more bytes. */
-static void reserve(lua_State *L, outbuf *b, size_t n) {
-    if (b->len + n <= b->cap) return;
-    size_t cap = b->cap ? b->cap : 256;
+/* Makes room for n more bytes (the test inline, the growth out of line). */
+static void grow(lua_State *L, outbuf *b, size_t n);
+static inline void reserve(lua_State *L, outbuf *b, size_t n) {
+    if (b->len + n > b->cap) grow(L, b, n);
+}
+
+static void grow(lua_State *L, outbuf *b, size_t n) {
+    size_t cap = b->cap ? b->cap : 1024;
     while (cap < b->len + n) cap *= 2;
     char *p = realloc(b->p, cap);
     if (!p) luaL_error(L, "json: out of memory");
@@ -61,53 +67,93 @@ static void put(lua_State *L, outbuf *b, const char *s, size_t n) {
     b->len += n;
 }
 
-/* A string with only the escapes JSON requires: the quote, the backslash,
- * the five short control escapes, other bytes below 32 as \u00XX. */
-static void put_quoted(lua_State *L, outbuf *b, const char *s, size_t n) {
+/* Whether one of the 8 bytes of w is below 32, a quote or a backslash
+ * (the exact "has a zero byte" test, applied three times). */
+static int has_special(uint64_t w) {
+    const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+    uint64_t q = w ^ (ones * '"'), bs = w ^ (ones * '\\');
+    return (((w - ones * 32) & ~w) | ((q - ones) & ~q) | ((bs - ones) & ~bs)) & high ? 1 : 0;
+}
+
+/* Writes byte c at o, escaped if JSON requires it; returns the new end. */
+static char *put_byte(char *o, unsigned char c) {
     static const char hex[] = "0123456789abcdef";
-    put(L, b, "\"", 1);
-    for (size_t from = 0; from < n; from += 4096) { /* room for the worst case, by chunks */
-        size_t end = n - from < 4096 ? n : from + 4096;
-        reserve(L, b, 6 * (end - from) + 1);
-        char *o = b->p + b->len;
-        for (size_t i = from; i < end; i++) {
-            unsigned char c = (unsigned char)s[i];
-            if (c >= 32 && c != '"' && c != '\\') {
-                *o++ = (char)c;
-                continue;
-            }
-            *o++ = '\\';
-            switch (c) {
-            case '"': *o++ = '"'; break;
-            case '\\': *o++ = '\\'; break;
-            case '\b': *o++ = 'b'; break;
-            case '\f': *o++ = 'f'; break;
-            case '\n': *o++ = 'n'; break;
-            case '\r': *o++ = 'r'; break;
-            case '\t': *o++ = 't'; break;
-            default:
-                memcpy(o, "u00", 3);
-                o[3] = hex[c >> 4];
-                o[4] = hex[c & 15];
-                o += 5;
-            }
-        }
-        b->len = (size_t)(o - b->p);
+    if (c >= 32 && c != '"' && c != '\\') {
+        *o++ = (char)c;
+        return o;
     }
-    put(L, b, "\"", 1);
+    *o++ = '\\';
+    switch (c) {
+    case '"': *o++ = '"'; break;
+    case '\\': *o++ = '\\'; break;
+    case '\b': *o++ = 'b'; break;
+    case '\f': *o++ = 'f'; break;
+    case '\n': *o++ = 'n'; break;
+    case '\r': *o++ = 'r'; break;
+    case '\t': *o++ = 't'; break;
+    default:
+        memcpy(o, "u00", 3);
+        o[3] = hex[c >> 4];
+        o[4] = hex[c & 15];
+        o += 5;
+    }
+    return o;
+}
+
+/* A string with only the escapes JSON requires: the quote, the backslash,
+ * the five short control escapes, other bytes below 32 as \u00XX. Eight
+ * bytes at a time while none needs an escape (prose mostly). */
+static void put_quoted(lua_State *L, outbuf *b, const char *s, size_t n) {
+    size_t from = 0;
+    do { /* room for the worst case, by chunks, and for both quotes */
+        size_t end = n - from < 4096 ? n : from + 4096;
+        reserve(L, b, 6 * (end - from) + 2);
+        char *o = b->p + b->len;
+        if (from == 0) *o++ = '"';
+        size_t i = from;
+        while (i + 8 <= end) {
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            if (has_special(w)) {
+                for (size_t k = 0; k < 8; k++)
+                    o = put_byte(o, (unsigned char)s[i + k]);
+            } else {
+                memcpy(o, s + i, 8);
+                o += 8;
+            }
+            i += 8;
+        }
+        for (; i < end; i++)
+            o = put_byte(o, (unsigned char)s[i]);
+        if (end == n) *o++ = '"';
+        b->len = (size_t)(o - b->p);
+        from = end;
+    } while (from < n);
 }
 
 /* Formats the number at idx into out (at least 32 bytes); raises on NaN/inf. */
+static size_t format_integer(lua_Integer v, char *out) {
+    char tmp[24];
+    size_t n = 0, len = 0;
+    lua_Unsigned u = v < 0 ? 0u - (lua_Unsigned)v : (lua_Unsigned)v;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0) out[len++] = '-';
+    while (n)
+        out[len++] = tmp[--n];
+    return len;
+}
+
 static size_t format_number(lua_State *L, int idx, char *out) {
-    if (lua_isinteger(L, idx))
-        return (size_t)snprintf(out, 32, LUA_INTEGER_FMT, lua_tointeger(L, idx));
+    if (lua_isinteger(L, idx)) return format_integer(lua_tointeger(L, idx), out);
     lua_Number d = lua_tonumber(L, idx);
     if (isnan(d) || isinf(d)) {
         luaL_tolstring(L, idx, NULL);
         luaL_error(L, "json: cannot encode %s", lua_tostring(L, -1));
     }
-    if (d == floor(d) && fabs(d) < 9007199254740992.0)
-        return (size_t)snprintf(out, 32, LUA_INTEGER_FMT, (lua_Integer)d);
+    if (d == floor(d) && fabs(d) < 9007199254740992.0) return format_integer((lua_Integer)d, out);
     return (size_t)snprintf(out, 32, "%.17g", (double)d);
 }
 
@@ -134,12 +180,17 @@ static lua_Integer array_length(lua_State *L, int t, int array_mt) {
     return n;
 }
 
-static int key_cmp(const void *a, const void *b) {
-    const key_entry *x = a, *y = b;
+/* Bytewise order of two keys. A number key's text is in its own entry (the
+ * entries move while sorted). */
+static int key_cmp(const key_entry *x, const key_entry *y) {
     size_t n = x->len < y->len ? x->len : y->len;
-    int c = memcmp(x->s, y->s, n);
+    int c = memcmp(x->is_num ? x->num : x->s, y->is_num ? y->num : y->s, n);
     if (c) return c;
     return (x->len > y->len) - (x->len < y->len);
+}
+
+static int key_qcmp(const void *a, const void *b) {
+    return key_cmp(a, b);
 }
 
 static size_t push_key(lua_State *L, outbuf *b) {
@@ -177,10 +228,15 @@ static void encode_object(lua_State *L, outbuf *b, int t, int depth, int array_m
         lua_pushvalue(L, -2); /* the key again, for lua_next */
     }
     size_t n = b->nkeys - base;
-    key_entry *e = n ? b->keys + base : NULL;
-    for (size_t i = 0; i < n; i++)
-        if (e[i].is_num) e[i].s = e[i].num; /* no realloc until the loop below */
-    if (n > 1) qsort(e, n, sizeof *e, key_cmp); /* e is NULL for an empty object */
+    key_entry *e = n ? b->keys + base : NULL; /* no realloc until the loop below */
+    if (n > 16) qsort(e, n, sizeof *e, key_qcmp);
+    for (size_t i = 1; i < n && n <= 16; i++) { /* most objects: a handful of keys */
+        key_entry k = e[i];
+        size_t j = i;
+        for (; j > 0 && key_cmp(&e[j - 1], &k) > 0; j--)
+            e[j] = e[j - 1];
+        e[j] = k;
+    }
     put(L, b, "{", 1);
     for (size_t i = 0; i < n; i++) {
         e = b->keys + base + i; /* a nested object may have moved the stack */
@@ -194,22 +250,40 @@ static void encode_object(lua_State *L, outbuf *b, int t, int depth, int array_m
     lua_settop(L, top);
 }
 
-/* A fragment already encoded (json.raw: a table with the raw metatable, its
- * text at [1]) is copied as it is: the tool schemas of every request are
- * the same tables, encoded once (lua/baton/llm/init.lua, openai.lua). The
- * raw metatable sits at stack index array_mt + 1 (nil when not given). */
-static int put_raw(lua_State *L, outbuf *b, int t, int array_mt) {
-    if (!lua_getmetatable(L, t)) return 0;
-    int raw = lua_rawequal(L, -1, array_mt + 1);
-    lua_pop(L, 1);
-    if (!raw) return 0;
+/* Copies the text of the json.raw table at t (its text at [1]). */
+static void put_text(lua_State *L, outbuf *b, int t) {
     size_t n;
     lua_rawgeti(L, t, 1);
     const char *s = lua_tolstring(L, -1, &n);
     if (!s) luaL_error(L, "json: a raw fragment needs its text at [1]");
     put(L, b, s, n);
     lua_pop(L, 1);
-    return 1;
+}
+
+static int is_raw(lua_State *L, int t, int array_mt) {
+    if (!lua_getmetatable(L, t)) return 0;
+    int raw = lua_rawequal(L, -1, array_mt + 1);
+    lua_pop(L, 1);
+    return raw;
+}
+
+/* A fragment already encoded is copied as it is: a json.raw table (the raw
+ * metatable, its text at [1]), or a table json.encoded registered in the
+ * raws table (weak keys: table -> its json.raw): the tool schemas of every
+ * request are the same tables, encoded once (lua/baton/llm/init.lua,
+ * openai.lua). The raw metatable sits at stack index array_mt + 1, the raws
+ * table at array_mt + 2 (each nil when not given). */
+static int put_raw(lua_State *L, outbuf *b, int t, int array_mt) {
+    if (is_raw(L, t, array_mt)) {
+        put_text(L, b, t);
+        return 1;
+    }
+    if (!lua_istable(L, array_mt + 2)) return 0;
+    lua_pushvalue(L, t);
+    int found = lua_rawget(L, array_mt + 2) == LUA_TTABLE && is_raw(L, -1, array_mt);
+    if (found) put_text(L, b, lua_gettop(L));
+    lua_pop(L, 1);
+    return found;
 }
 
 static void encode_table(lua_State *L, outbuf *b, int t, int depth, int array_mt) {
@@ -217,7 +291,11 @@ static void encode_table(lua_State *L, outbuf *b, int t, int depth, int array_mt
     luaL_checkstack(L, 8, "json: nesting too deep");
     if (put_raw(L, b, t, array_mt)) return;
     int top = lua_gettop(L);
-    lua_Integer n = array_length(L, t, array_mt);
+    /* no [1]: an object unless empty, without counting its keys first */
+    int no_first = lua_geti(L, t, 1) == LUA_TNIL;
+    lua_pop(L, 1);
+    lua_pushnil(L);
+    lua_Integer n = no_first && lua_next(L, t) ? -1 : array_length(L, t, array_mt);
     lua_settop(L, top);
     if (n < 0) {
         encode_object(L, b, t, depth, array_mt);
@@ -268,36 +346,89 @@ static void encode_value(lua_State *L, outbuf *b, int idx, int depth, int array_
     }
 }
 
-/* canon.encode(v, array_mt[, raw_mt]) -> string; raises "json: ..." on what
- * JSON cannot say (functions, cycles, NaN, infinity, odd keys). */
-static int canon_encode(lua_State *L) {
-    lua_settop(L, 3);
+/* A new empty output buffer on the stack top (freed by its __gc on errors). */
+static outbuf *new_outbuf(lua_State *L) {
     outbuf *b = lua_newuserdatauv(L, sizeof *b, 0);
     memset(b, 0, sizeof *b);
     luaL_setmetatable(L, OUTBUF);
-    encode_value(L, b, 1, 0, 2);
-    lua_pushlstring(L, b->p ? b->p : "", b->len);
+    return b;
+}
+
+static void free_outbuf(outbuf *b) {
     free(b->p); /* at once; the collector finds nothing left */
     free(b->keys);
     b->p = NULL;
     b->keys = NULL;
+}
+
+/* canon.encode(v, array_mt[, raw_mt[, raws]]) -> string; raises "json: ..."
+ * on what JSON cannot say (functions, cycles, NaN, infinity, odd keys). */
+static int canon_encode(lua_State *L) {
+    lua_settop(L, 4);
+    outbuf *b = new_outbuf(L);
+    encode_value(L, b, 1, 0, 2);
+    lua_pushlstring(L, b->p ? b->p : "", b->len);
+    free_outbuf(b);
     return 1;
 }
 
 /* canon.fnv1a64(s) -> 16 lowercase hex digits of the 64-bit FNV-1a hash. */
 static int canon_fnv1a64(lua_State *L) {
     size_t n;
-    const unsigned char *s = (const unsigned char *)luaL_checklstring(L, 1, &n);
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (size_t i = 0; i < n; i++) h = (h ^ s[i]) * 0x100000001b3ULL;
+    const char *s = luaL_checklstring(L, 1, &n);
     char hex[17];
-    snprintf(hex, sizeof hex, "%016llx", (unsigned long long)h);
+    snprintf(hex, sizeof hex, "%016llx", (unsigned long long)bt_fnv(BT_FNV_OFFSET, s, n));
     lua_pushlstring(L, hex, 16);
+    return 1;
+}
+
+/* In place, the table at t and those inside it: integral floats below 2^53
+ * become integers (ints), the NULL light userdata (cjson.null) is removed
+ * (nulls). Values only; changing or clearing a field lua_next has just
+ * returned is allowed during the traversal. */
+static void normalize(lua_State *L, int t, int ints, int nulls, int depth) {
+    if (depth > 1000) luaL_error(L, "json: nesting deeper than 1000 (a cycle?)");
+    luaL_checkstack(L, 4, "json: nesting too deep");
+    lua_pushnil(L);
+    while (lua_next(L, t)) {
+        switch (lua_type(L, -1)) {
+        case LUA_TTABLE:
+            normalize(L, lua_gettop(L), ints, nulls, depth + 1);
+            break;
+        case LUA_TNUMBER:
+            if (ints && !lua_isinteger(L, -1)) {
+                lua_Number d = lua_tonumber(L, -1);
+                if (d == floor(d) && fabs(d) < 9007199254740992.0) {
+                    lua_pushvalue(L, -2);
+                    lua_pushinteger(L, (lua_Integer)d);
+                    lua_rawset(L, t);
+                }
+            }
+            break;
+        case LUA_TLIGHTUSERDATA:
+            if (nulls && lua_touserdata(L, -1) == NULL) {
+                lua_pushvalue(L, -2);
+                lua_pushnil(L);
+                lua_rawset(L, t);
+            }
+            break;
+        }
+        lua_pop(L, 1);
+    }
+}
+
+/* canon.normalize(v, ints, nulls) -> v: see normalize (v a table, or any
+ * value returned as it is). For json.decode and json.strip_nulls. */
+static int canon_normalize(lua_State *L) {
+    int ints = lua_toboolean(L, 2), nulls = lua_toboolean(L, 3);
+    lua_settop(L, 1);
+    if (lua_istable(L, 1)) normalize(L, 1, ints, nulls, 0);
     return 1;
 }
 
 static const luaL_Reg canon_funcs[] = {{"encode", canon_encode},
                                        {"fnv1a64", canon_fnv1a64},
+                                       {"normalize", canon_normalize},
                                        {NULL, NULL}};
 
 int luaopen_baton_canon(lua_State *L) {

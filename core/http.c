@@ -3,7 +3,8 @@
  * each request is an easy handle collecting headers and either the body or
  * SSE events. An idle timer of our own (re-armed lazily from the time of the
  * last byte) catches stalled streams, which curl's low-speed limit would
- * report as a plain timeout. Curl never prints and never raises signals. */
+ * report as a plain timeout. Curl never prints and never raises signals.
+ * Easy handles are reset and kept for the next requests (up to POOL). */
 #include "http.h"
 
 #include <curl/curl.h>
@@ -14,12 +15,15 @@
 #include <strings.h>
 
 #define MAX_HEADERS 200
+#define POOL 64 /* easy handles kept for reuse: making one costs more than resetting it */
 
 struct bt_http {
     CURLM *multi;
     bt_loop *loop;
     uint64_t timer;
     int running;
+    CURL *pool[POOL];
+    int npool;
 };
 
 enum { MODE_UNDECIDED, MODE_BODY, MODE_SSE };
@@ -35,8 +39,8 @@ struct bt_req {
     long status;
     char *body;
     size_t body_len, body_cap, received, max_size;
-    char *hname[MAX_HEADERS], *hvalue[MAX_HEADERS];
-    int nhdr;
+    char **hname, **hvalue; /* nhdr of hcap, grown on demand (most replies have ~5) */
+    int nhdr, hcap;
     bt_sse sse;
     double idle, timeout, connect_timeout, last_activity;
     uint64_t idle_timer;
@@ -112,6 +116,8 @@ bt_http *bt_http_new(bt_loop *loop) {
 
 void bt_http_free(bt_http *h) {
     if (!h) return;
+    while (h->npool)
+        curl_easy_cleanup(h->pool[--h->npool]);
     curl_multi_cleanup(h->multi); /* closes cached connections via sock_cb */
     if (h->timer) bt_loop_timer_cancel(h->loop, h->timer);
     free(h);
@@ -242,6 +248,26 @@ static void clear_headers(bt_req *r) {
     r->nhdr = 0;
 }
 
+static void free_headers(bt_req *r) {
+    clear_headers(r);
+    free(r->hname);
+    free(r->hvalue);
+    r->hname = r->hvalue = NULL;
+    r->hcap = 0;
+}
+
+static int grow_headers(bt_req *r) {
+    int cap = r->hcap ? 2 * r->hcap : 16;
+    if (cap > MAX_HEADERS) cap = MAX_HEADERS;
+    char **n = realloc(r->hname, (size_t)cap * sizeof *n);
+    if (n) r->hname = n;
+    char **v = n ? realloc(r->hvalue, (size_t)cap * sizeof *v) : NULL;
+    if (v) r->hvalue = v;
+    if (!n || !v) return -1;
+    r->hcap = cap;
+    return 0;
+}
+
 static int add_header(bt_req *r, const char *name, size_t nlen, const char *val, size_t vlen) {
     for (int i = 0; i < r->nhdr; i++)
         if (strlen(r->hname[i]) == nlen && memcmp(r->hname[i], name, nlen) == 0) {
@@ -255,6 +281,7 @@ static int add_header(bt_req *r, const char *name, size_t nlen, const char *val,
             return 0;
         }
     if (r->nhdr == MAX_HEADERS) return 0; /* a flood of headers: keep the first ones */
+    if (r->nhdr == r->hcap && grow_headers(r) != 0) return -1;
     char *nm = malloc(nlen + 1), *v = malloc(vlen + 1);
     if (!nm || !v) return free(nm), free(v), -1;
     for (size_t i = 0; i < nlen; i++)
@@ -346,7 +373,7 @@ int bt_req_start(bt_http *h, bt_req *r, const bt_req_opts *o, bt_req_cb cb, void
     r->timeout = o->timeout;
     r->connect_timeout = o->connect_timeout;
     bt_sse_init(&r->sse);
-    r->easy = curl_easy_init();
+    r->easy = h->npool ? h->pool[--h->npool] : curl_easy_init();
     if (!r->easy || set_options(r, o) != 0 ||
         curl_multi_add_handle(h->multi, r->easy) != CURLM_OK) {
         snprintf(err, errlen, "http: cannot start the request%s%s", r->errbuf[0] ? ": " : "",
@@ -363,14 +390,19 @@ int bt_req_start(bt_http *h, bt_req *r, const bt_req_opts *o, bt_req_cb cb, void
 void bt_req_close(bt_req *r) {
     if (!r->h) return; /* never started, or closed already */
     unplug(r);
-    if (r->easy) curl_easy_cleanup(r->easy);
+    if (r->easy && r->h->npool < POOL) {
+        curl_easy_reset(r->easy); /* every option back to its default */
+        r->h->pool[r->h->npool++] = r->easy;
+    } else if (r->easy) {
+        curl_easy_cleanup(r->easy);
+    }
     r->easy = NULL;
     curl_slist_free_all(r->hdrs);
     r->hdrs = NULL;
     free(r->body);
     r->body = NULL;
     r->body_len = r->body_cap = 0;
-    clear_headers(r);
+    free_headers(r);
     bt_sse_free(&r->sse);
     r->h = NULL;
 }

@@ -5,6 +5,7 @@
 -- Canonical means: object keys sorted bytewise, no whitespace, integers as
 -- integers, floats with 17 significant digits, only the escapes JSON requires.
 local canon = require "baton.canon"
+local reqkey = require "baton.reqkey"
 local cjson = require "cjson"
 
 local M = {}
@@ -19,57 +20,52 @@ M.null = cjson.null
 -- In C (core/canon_lua.c): every LLM request encodes its conversation and
 -- tool schemas for its key and its body. tests/lua/test_canon.lua checks it
 -- against a reference encoder written in Lua.
+local raws = setmetatable({}, { __mode = "k" })
 function M.encode(v)
-  return canon.encode(v, M.array_mt, M.raw_mt)
+  return canon.encode(v, M.array_mt, M.raw_mt, raws)
 end
 
 -- json.raw(text): a fragment already encoded, which json.encode copies as it
 -- is (text must be canonical JSON for the result to be). encoded(t) caches
 -- json.raw(json.encode(t)) per table: for tables that never change, like the
 -- tool schemas every request carries (encoding them was most of the
--- encoding work per request).
+-- encoding work per request). json.encode copies that text wherever it meets
+-- t again.
 M.raw_mt = { __name = "baton.json.raw" }
 function M.raw(text) return setmetatable({ text }, M.raw_mt) end
-local raws = setmetatable({}, { __mode = "k" })
 function M.encoded(t)
   local r = raws[t]
   if not r then r = M.raw(M.encode(t)) raws[t] = r end
   return r
 end
 
--- cjson decodes every number as a float; Lua 5.4 code wants 3, not 3.0,
--- for token counts, line numbers and ids. Integral floats below 2^53 become
--- integers (in place).
-local function integers(v)
-  if type(v) == "number" then
-    if math.type(v) == "float" and v == math.floor(v) and math.abs(v) < 2 ^ 53 then return math.tointeger(v) end
-    return v
-  end
-  if type(v) == "table" then
-    for k, x in pairs(v) do
-      local y = integers(x)
-      if y ~= x or math.type(y) ~= math.type(x) then v[k] = y end
-    end
-  end
-  return v
-end
-
--- Decodes text; returns value, or nil, "json: <reason>". Integral numbers
--- come back as Lua integers, null as json.null (see strip_nulls).
-function M.decode(text)
+-- Decodes text; returns value, or nil, "json: <reason>". cjson decodes every
+-- number as a float; Lua 5.4 code wants 3, not 3.0, for token counts, line
+-- numbers and ids: integral floats below 2^53 come back as integers. null
+-- comes back as json.null, or, with strip, is removed (see strip_nulls).
+function M.decode(text, strip)
   if type(text) ~= "string" then return nil, "json: expected a string, got " .. type(text) end
   local ok, v = pcall(cjson.decode, text)
   if not ok then return nil, "json: " .. tostring(v):gsub("^.-:%d+: ", "") end
-  return integers(v)
+  if type(v) == "table" then return canon.normalize(v, true, strip) end
+  if math.type(v) == "float" and v == math.floor(v) and math.abs(v) < 2 ^ 53 then return math.tointeger(v) end
+  if strip and v == cjson.null then return nil end
+  return v
 end
 
 -- Replaces every cjson.null in a decoded value by nil (in place) and returns it.
 function M.strip_nulls(v)
   if type(v) ~= "table" then return v ~= cjson.null and v or nil end
-  for k, x in pairs(v) do
-    if x == cjson.null then v[k] = nil else M.strip_nulls(x) end
-  end
-  return v
+  return canon.normalize(v, false, true)
+end
+
+-- The request key's hash (llm.request_key; baton.reqkey, in C): canonical
+-- head, words renamed by aliases (nil, a table or json.aliases(table)), then
+-- "tools" appended as it is. json.aliases compiles a word -> name table once
+-- (a copy: later changes to the table are not seen), for many keys.
+M.aliases = reqkey.aliases
+function M.request_hash(head, aliases, tools)
+  return reqkey.hash(M.encode(head), aliases, tools ~= nil and M.encode(tools) or nil)
 end
 
 -- 64-bit FNV-1a over the bytes of s, as 16 lowercase hex digits.

@@ -5,6 +5,7 @@
 -- instead of buying it again (keyed by request content and occurrence).
 local cjson = require "cjson"
 local errors = require "baton.errors"
+local json = require "baton.json"
 local llm = require "baton.llm"
 local sys = require "baton.sys"
 
@@ -19,14 +20,16 @@ function M.new(engine)
   return setmetatable({ e = engine, seen = {} }, M)
 end
 
+local NONE = {}
+local function n(x) return type(x) == "number" and x == math.floor(x) and string.format("%d", x) or tostring(x) end
+local function over(what, spent, limit, flag)
+  errors.raise(errors.BUDGET, "%s budget reached: %s of %s spent (raise it with --max-%s on resume)",
+    what, n(spent), n(limit), flag)
+end
+
 function M:check_budget()
-  local run, b = self.e.run, self.e.run.budgets or {}
-  local s = run.spent or {}
-  local function n(x) return type(x) == "number" and x == math.floor(x) and string.format("%d", x) or tostring(x) end
-  local function over(what, spent, limit, flag)
-    errors.raise(errors.BUDGET, "%s budget reached: %s of %s spent (raise it with --max-%s on resume)",
-      what, n(spent), n(limit), flag)
-  end
+  local run, b = self.e.run, self.e.run.budgets or NONE
+  local s = run.spent or NONE
   if b.timeout and self.e.started and sys.clock() - self.e.started >= b.timeout then
     errors.raise(errors.BUDGET, "timeout reached (%ss)", n(b.timeout))
   end
@@ -54,16 +57,17 @@ function M:aliases()
   if self.alias_version ~= version or not self.alias_cache then
     local a = { [self.e.run.id] = "RUN" }
     for i, r in ipairs(self.e.db:reqs(self.e.run.id)) do a[r.id] = "T" .. i end
-    self.alias_cache, self.alias_version = a, version
+    self.alias_cache, self.alias_set, self.alias_version = a, json.aliases(a), version
   end
-  return self.alias_cache
+  return self.alias_cache, self.alias_set
 end
 
 -- The ledger key: the request's content, plus how many identical requests
 -- this process made before, so a replayed run maps call n to recorded call n.
 function M:key(req)
-  req.key_aliases = self:aliases()
-  local k = llm.request_key(req)
+  local aliases, set = self:aliases()
+  req.key_aliases = aliases
+  local k = llm.request_key(req, set)
   local n = (self.seen[k] or 0) + 1
   self.seen[k] = n
   return k .. "#" .. n

@@ -86,6 +86,11 @@ T.test("canon-1.2 edge values: -0.0, 2^53, huge integers, DEL, long strings", fu
   local long = string.rep('ab"\n', 5000)
   T.eq(json.encode { [long] = long }, ref { [long] = long })
   T.eq(json.encode { [1.5] = 1, [2] = 2, b = 3 }, '{"1.5":1,"2":2,"b":3}')
+  local big = {} -- more keys than the small-object sort handles, numbers among them
+  for i = 1, 40 do big[i % 3 == 0 and ("k" .. i) or (i % 3 == 1 and i * 1.5 or -i)] = i end
+  T.eq(json.encode(big), ref(big))
+  T.eq(json.encode { math.mininteger, -1, 0, 10, -2.0 ^ 53 + 1, { [-7] = 0 } },
+    '[-9223372036854775808,-1,0,10,-9007199254740991,{"-7":0}]')
 end)
 
 T.test("canon-1.3 errors name what JSON cannot say", function()
@@ -135,6 +140,114 @@ T.test("canon-2.2 raw fragments are copied; cached tool schemas give the same ke
   local openai = require "baton.llm.openai"
   local body = json.encode(openai.body(req, { name = "m" }, {}))
   T.eq(body:find('"parameters":' .. json.encode(params), 1, true) ~= nil, true)
+end)
+
+T.test("canon-1.4 strings with escapes at every offset (the encoder copies 8 bytes at a time)", function()
+  math.randomseed(7)
+  local specials = { '"', "\\", "\n", "\0", "\31", "\127", "\200", "a", " " }
+  for len = 0, 40 do
+    for _ = 1, 20 do
+      local b = {}
+      for i = 1, len do
+        b[i] = math.random(1, 4) == 1 and specials[math.random(#specials)] or string.char(math.random(32, 126))
+      end
+      local s = table.concat(b)
+      T.eq(json.encode(s), quote(s))
+    end
+  end
+end)
+
+-- llm.request_key as it was written in Lua (string.gsub over the text): the
+-- C path must give the same keys, or a resumed run would miss its ledger.
+local function ref_key(req, aliases)
+  local text = ref { model = req.model, system = req.system, messages = req.messages, schema = req.schema }
+  if aliases then text = text:gsub("%w+", aliases) end
+  if req.tools ~= nil then
+    text = (text == "{}" and "{" or text:sub(1, -2) .. ",") .. '"tools":' .. ref(req.tools) .. "}"
+  end
+  return json.fnv1a64(text)
+end
+
+T.test("canon-2.3 request keys with aliases (a table or json.aliases) equal string.gsub's", function()
+  math.randomseed(11)
+  local aliases = { rab123 = "T1", run9x = "RUN", r00001 = "T2", ["not a word"] = "X", no = false, n7 = 7 }
+  local set = json.aliases(aliases)
+  local words = { "rab123", "run9x", "r00001", "no", "n7", "nrab123", "rab1234", "x", "\n", "\t", " ", "-", "é",
+    '"', "_", "rab123_", "RAB123" }
+  local params = { type = "object", properties = { rab123 = { type = "string" } } }
+  local function text()
+    local b = {}
+    for i = 1, math.random(0, 12) do b[i] = words[math.random(#words)] end
+    return table.concat(b)
+  end
+  for _ = 1, 300 do
+    local req = { model = "m", system = math.random(1, 3) > 1 and text() or nil,
+      messages = { { role = "user", content = text() }, { role = "assistant", content = text(),
+        tool_calls = { { id = text(), name = "w", arguments = { path = text() } } } } } }
+    if math.random(1, 2) == 1 then
+      req.tools = { { name = "w", description = text(), parameters = params }, { name = "x", parameters = params },
+        { name = "y", description = "rab123", extra = text() } }
+    end
+    T.eq(llm.request_key(req), ref_key(req))
+    req.key_aliases = aliases
+    local want = ref_key(req, aliases)
+    T.eq(llm.request_key(req), want)
+    T.eq(llm.request_key(req, set), want)
+  end
+  T.eq(llm.request_key({}, set), json.fnv1a64 "{}")
+  T.eq(llm.request_key({ tools = {} }, set), json.fnv1a64 '{"tools":{}}')
+  T.raises(function() json.aliases { x = {} } end,
+    "json.aliases: the name for 'x' is a table (a string or number is needed)")
+  T.raises(function() llm.request_key { system = "a x b", key_aliases = { x = {} } } end,
+    "invalid replacement value (a table)")
+  local reqkey = require "baton.reqkey"
+  local ok, err = pcall(reqkey.hash, "[]")
+  T.eq(ok, false) T.match(err, "^bad argument #1 to '.-' %(a JSON object expected%)$")
+  ok, err = pcall(reqkey.hash, "{}", 5)
+  T.eq(ok, false) T.match(err, "^bad argument #2 to '.-' %(nil, table or reqkey.aliases expected, got number%)$")
+  T.eq(reqkey.hash("{}", nil, "[]"), json.fnv1a64 '{"tools":[]}')
+end)
+
+T.test("canon-2.4 a tool encoded once gives the key of what it is now", function()
+  local params = { type = "object" }
+  local tools = { { name = "a", description = "one", parameters = params } }
+  local req = { model = "m", tools = tools }
+  T.eq(llm.request_key(req), ref_key(req))
+  tools[1] = { name = "a", description = "two", parameters = params } -- same parameters and name
+  T.eq(llm.request_key(req), ref_key(req))
+  tools[2] = { name = "b", description = "two", parameters = params } -- parameters shared by two tools
+  T.eq(llm.request_key(req), ref_key(req))
+  tools[1].strict = true -- a field baton.tools never sets: encoded as it is
+  T.eq(llm.request_key(req), ref_key(req))
+  tools[3] = setmetatable({ name = "c" }, { __index = { description = "inherited" } })
+  T.eq(llm.request_key(req), ref_key(req))
+end)
+
+T.test("canon-2.5 decode: integers and nulls in C; strip on request", function()
+  local t = json.decode '{"a":null,"b":[1,2.0,null,{"c":null,"d":4.5}],"e":{"f":3e2}}'
+  T.eq(t.a, json.null)
+  T.eq(math.type(t.b[2]), "integer")
+  T.eq(t.b[4].c, json.null)
+  T.eq(math.type(t.e.f), "integer")
+  local s = json.decode('{"a":null,"b":[1,2.0,null,{"c":null,"d":4.5}],"e":{"f":3e2}}', true)
+  T.eq(next(s) ~= nil and s.a, nil)
+  T.eq(s.b[3], nil)
+  T.eq(s.b[4].c, nil)
+  T.eq(s.b[4].d, 4.5)
+  T.eq(math.type(s.b[2]), "integer")
+  T.eq(json.decode("null", true), nil)
+  T.eq(json.decode("null"), json.null)
+  T.eq(math.type(json.decode "2.0"), "integer")
+  T.eq(json.strip_nulls(false), nil) -- as before: a non-table non-null comes back, except false
+  T.eq(json.strip_nulls("x"), "x")
+  local raw = { 1.0, { json.null, x = json.null, y = 2.0 } }
+  T.eq(json.strip_nulls(raw), raw)
+  T.eq(raw[2].x, nil)
+  T.eq(math.type(raw[2].y), "float") -- strip_nulls leaves numbers alone
+  local deep = {}
+  local cur = deep
+  for _ = 1, 1001 do cur[1] = {} cur = cur[1] end
+  T.raises(function() json.strip_nulls(deep) end, "json: nesting deeper than 1000 (a cycle?)")
 end)
 
 T.test("canon-3.1 update_run: more field sets than its statement cache, each right", function()

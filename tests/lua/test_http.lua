@@ -305,3 +305,23 @@ T.test("http-1.18 cancelling a task mid-stream, and a task cancelling itself in 
   T.eq(res[2].err, "cancelled")
   T.eq(http.request { url = srv.url .. "/echo" }.status, 200, "the loop goes on")
 end)
+
+T.test("http-1.19 a reused handle carries nothing over: method, headers, body, limits, stream", function()
+  local srv = server.start(T)
+  local res, err, code = http.request { url = srv.url .. "/echo", method = "PUT", body = "old",
+    headers = { ["x-old"] = "1" }, timeout = 0.3, max_size = 10 }
+  T.eq(code, "too_large", err)
+  local events = stream(srv, "/v1/chat/completions", nil, { timeout = 30 })
+  T.ok(#events > 0, "streamed")
+  res, err, code = http.request { url = srv.url .. "/echo", timeout = 0.3, headers = { ["x-mock-mode"] = "hang" } }
+  T.eq(code, "timeout", err)
+  res = http.request { url = srv.url .. "/echo", method = "DELETE" }
+  T.eq(cjson.decode(res.body).method, "DELETE")
+  for _ = 1, 3 do -- the handles of all the requests above, one after the other
+    res = assert(http.request { url = srv.url .. "/echo" })
+    local echo = cjson.decode(res.body)
+    T.eq(echo.method, "GET") T.eq(echo.body, "")
+    T.eq(echo.headers["x-old"], nil) T.eq(echo.headers["x-mock-mode"], nil)
+    T.eq(res.streamed, nil)
+  end
+end)

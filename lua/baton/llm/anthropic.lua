@@ -121,12 +121,11 @@ function M.assembler(on_delta)
   function st.feed(ev)
     st.seen = true
     if st.err or not ev.data or ev.data == "" then return end
-    local d, err = json.decode(ev.data)
+    local d, err = json.decode(ev.data, true)
     if type(d) ~= "table" then
       st.err = { "anthropic: malformed stream event (" .. (err or "not an object") .. ")", "server" }
       return
     end
-    json.strip_nulls(d)
     local h = handlers[d.type or ev.event]
     if h then h(d) end
   end

@@ -7,6 +7,7 @@ local json = require "baton.json"
 local prices = require "baton.llm.prices"
 local replay = require "baton.llm.replay"
 local schema_mod = require "baton.llm.schema"
+local wire = require "baton.llm.wire"
 
 local has_loop, loop = pcall(require, "baton.loop")
 local function now() return has_loop and loop.now() or os.time() end
@@ -66,30 +67,35 @@ end
 -- no run id: they are left out of the alias substitution. Their key sorts
 -- last, so the text is the canonical encoding of the whole request.
 -- Each tool's parameters table (the same one on every request: baton.tools)
--- is encoded once (json.encoded); the text is the same.
+-- is encoded once (json.encoded), and so is each tool. The encoding,
+-- renaming and hashing of the rest run in C (json.request_hash), in one pass.
+local key_tools = wire.tool_cache()
+local function same(t) return t end
+
+-- A tool with only a name, a description and parameters (as baton.tools
+-- makes them) is encoded once (wire.tool_raw); any other is encoded each
+-- time, its parameters table once (json.encoded).
+local function key_tool(t)
+  if type(t) ~= "table" or getmetatable(t) ~= nil then return t end
+  if type(t.parameters) == "table" then json.encoded(t.parameters) end
+  for k in next, t do
+    if k ~= "name" and k ~= "description" and k ~= "parameters" then return t end
+  end
+  return wire.tool_raw(key_tools, t, same)
+end
+
 local function tools_value(tools)
   if type(tools) ~= "table" or getmetatable(tools) ~= nil then return tools end
   local out = {}
-  for k, t in pairs(tools) do
-    if type(t) == "table" and getmetatable(t) == nil and type(t.parameters) == "table" then
-      local c = {}
-      for f, v in pairs(t) do c[f] = v end
-      c.parameters = json.encoded(t.parameters)
-      t = c
-    end
-    out[k] = t
-  end
+  for k, t in pairs(tools) do out[k] = key_tool(t) end
   return out
 end
 
-function M.request_key(req)
-  local text = json.encode { model = req.model, system = req.system, messages = req.messages,
-                             schema = req.schema }
-  if req.key_aliases then text = text:gsub("%w+", req.key_aliases) end
-  if req.tools ~= nil then
-    text = (text == "{}" and "{" or text:sub(1, -2) .. ",") .. '"tools":' .. json.encode(tools_value(req.tools)) .. "}"
-  end
-  return json.fnv1a64(text)
+-- alias_set (optional): json.aliases(req.key_aliases), made once by a
+-- caller that asks many keys with the same names (baton.llmcall).
+function M.request_key(req, alias_set)
+  return json.request_hash({ model = req.model, system = req.system, messages = req.messages,
+                             schema = req.schema }, alias_set or req.key_aliases, tools_value(req.tools))
 end
 
 -- Process-wide options, set by the engine from CLI flags.

@@ -12,6 +12,12 @@ local EMPTY_PARAMS = { type = "object", properties = {} }
 
 M.DEFAULT_BASE = "https://api.openai.com/v1"
 
+local tool_cache = wire.tool_cache()
+local function wire_tool(t)
+  return { type = "function", ["function"] = { name = t.name, description = t.description,
+    parameters = json.encoded(t.parameters and wire.schema_copy_cached(t.parameters) or EMPTY_PARAMS) } }
+end
+
 local function wire_message(m)
   if m.role == "tool" then
     return { role = "tool", tool_call_id = m.tool_call_id, content = m.content or "" }
@@ -38,10 +44,7 @@ function M.body(req, spec, opts)
   if req.max_tokens then b[opts.official and "max_completion_tokens" or "max_tokens"] = req.max_tokens end
   if req.tools and #req.tools > 0 then
     b.tools = {}
-    for i, t in ipairs(req.tools) do
-      b.tools[i] = { type = "function", ["function"] = { name = t.name, description = t.description,
-        parameters = json.encoded(t.parameters and wire.schema_copy_cached(t.parameters) or EMPTY_PARAMS) } }
-    end
+    for i, t in ipairs(req.tools) do b.tools[i] = wire.tool_raw(tool_cache, t, wire_tool) end
   end
   if req.schema then
     b.response_format = { type = "json_schema",
@@ -99,12 +102,11 @@ function M.assembler(provider, on_delta)
   function st.feed(ev)
     st.seen = true
     if st.err or ev.data == nil or ev.data == "" or ev.data == "[DONE]" then return end
-    local chunk, err = json.decode(ev.data)
+    local chunk, err = json.decode(ev.data, true)
     if type(chunk) ~= "table" then
       st.err = { provider .. ": malformed stream event (" .. (err or "not an object") .. ")", "server" }
       return
     end
-    json.strip_nulls(chunk)
     if chunk.error then st.err = { provider .. ": " .. wire.error_message(ev.data), "server" } return end
     if chunk.usage then st.usage = usage_of(chunk.usage) end
     local choice = chunk.choices and chunk.choices[1]
@@ -139,6 +141,17 @@ function M.assembler(provider, on_delta)
   return st
 end
 
+-- The chat endpoint under a base URL (a few bases per process; every request asks).
+local endpoints = {}
+local function endpoint(base)
+  local url = endpoints[base]
+  if not url then
+    url = base:gsub("/+$", "") .. "/chat/completions"
+    endpoints[base] = url
+  end
+  return url
+end
+
 -- One call against an OpenAI-compatible endpoint. c = {provider=, base=,
 -- key=(or nil for keyless servers), official=}.
 function M.call(req, spec, opts, c)
@@ -148,7 +161,7 @@ function M.call(req, spec, opts, c)
   if c.key then headers["authorization"] = "Bearer " .. c.key end
   headers = wire.headers(headers, req.headers)
   local asm = stream and M.assembler(c.provider, req.on_delta)
-  local res, err, code = wire.post { provider = c.provider, url = c.base:gsub("/+$", "") .. "/chat/completions",
+  local res, err, code = wire.post { provider = c.provider, url = endpoint(c.base),
     headers = headers, body = M.body(req, spec, { official = c.official, stream = stream }), secret = c.key,
     timeout = req.timeout, on_event = asm and asm.feed, max_attempts = opts.max_attempts,
     retry_base = opts.retry_base }

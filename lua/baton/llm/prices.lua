@@ -35,6 +35,7 @@ M.default = {
 
 local overrides = {}
 local user_loaded = false
+local found = {} -- model -> entry or false: a lookup per request is the same lookup
 
 -- Adds or replaces entries (llm.configure{prices=}); validates the shape.
 function M.set(tbl)
@@ -45,6 +46,7 @@ function M.set(tbl)
     end
     overrides[model] = p
   end
+  found = {}
 end
 
 local function user_table()
@@ -66,10 +68,14 @@ end
 -- The price entry for a full model string, or nil when unknown.
 function M.lookup(model)
   user_table()
+  local p = found[model]
+  if p ~= nil then return p or nil end
   local provider, bare = model:match("^([^:]+):(.*)$")
   bare = bare or model
   local undated = bare:gsub("%-%d%d%d%d%-?%d%d%-?%d%d$", "")
-  return find(model) or find(bare) or find(undated) or (provider and find(provider .. ":*"))
+  p = find(model) or find(bare) or find(undated) or (provider and find(provider .. ":*"))
+  found[model] = p or false
+  return p
 end
 
 -- USD for usage under model, or nil when the price is unknown.

@@ -9,8 +9,18 @@ local M = {}
 -- Read through this field so tests can give a process its environment.
 M.getenv = os.getenv
 
+-- The process's environment does not change under it (nothing in baton sets
+-- variables): every request reads the same few, so each is read once.
+local real_getenv, seen = os.getenv, {}
 function M.env(name)
-  local v = M.getenv(name)
+  local v
+  if M.getenv == real_getenv then
+    v = seen[name]
+    if v == nil then v = real_getenv(name) or false seen[name] = v end
+    v = v or nil
+  else
+    v = M.getenv(name)
+  end
   if v == "" then return nil end
   return v
 end
@@ -84,8 +94,9 @@ local function gave_up(n) return n > 1 and string.format(" (gave up after %d att
 -- (Retry-After, x-should-retry) until max_attempts or the deadline; never
 -- retries a timeout or a stream whose events were already delivered. Returns res (status 200) with res.latency and
 -- res.http_attempts, or nil, "provider: ...", code.
+local http, loop, retry -- loaded on first use
 function M.post(p)
-  local http, loop, retry = require "baton.http", require "baton.loop", require "baton.retry"
+  http, loop, retry = http or require "baton.http", loop or require "baton.loop", retry or require "baton.retry"
   local timeout = p.timeout or 300
   local deadline = loop.now() + timeout
   local body = json.encode(p.body)
@@ -133,13 +144,13 @@ end
 
 -- Decodes a 2xx body or says clearly that the server sent something else.
 function M.decode_body(provider, res)
-  local t, err = json.decode(res.body or "")
+  local t, err = json.decode(res.body or "", true)
   if type(t) ~= "table" then
     local snippet = (res.body or ""):gsub("%s+", " "):sub(1, 80)
     return nil, string.format("%s: malformed reply (%s): '%s'", provider,
       err and err:gsub("^json: ", "") or "not a JSON object", snippet), "server"
   end
-  return json.strip_nulls(t)
+  return t
 end
 
 -- Copies a JSON schema, marking the keywords whose values are arrays, so an
@@ -175,14 +186,36 @@ function M.schema_copy_cached(s)
   return c
 end
 
+-- A provider's wire form of tool t, build(t), encoded once (json.raw) per
+-- parameters table, name and description (build must read no other field):
+-- every request carries the same tools (baton.tools), and building and
+-- encoding them each time cost more than the rest of a body. cache: the
+-- provider's own wire.tool_cache().
+local NO_PARAMS = {}
+function M.tool_cache() return setmetatable({}, { __mode = "k" }) end
+function M.tool_raw(cache, t, build)
+  local p, name = t.parameters, t.name
+  if p == nil then p = NO_PARAMS end
+  local d = t.description
+  if type(p) ~= "table" or type(name) ~= "string" or (d ~= nil and type(d) ~= "string") then return build(t) end
+  local by_name = cache[p]
+  if not by_name then by_name = {} cache[p] = by_name end
+  local c = by_name[name]
+  if not c or c.description ~= d then
+    c = { description = d, raw = json.raw(json.encode(build(t))) }
+    by_name[name] = c
+  end
+  return c.raw
+end
+
 -- Tool-call arguments as a table: the JSON string OpenAI sends, or an object
 -- as Ollama sends. A broken string gives {} and an error note.
 function M.arguments(a)
   if type(a) == "table" then return a end
   if a == nil or a == "" then return {} end
-  local t, err = json.decode(a)
+  local t, err = json.decode(a, true)
   if type(t) ~= "table" then return {}, "arguments are not a JSON object (" .. (err or "got " .. a) .. ")" end
-  return json.strip_nulls(t)
+  return t
 end
 
 return M
