@@ -38,6 +38,7 @@
 
 #define CURL_VOID_FUNCS(X)                                                                   \
     X(curl_easy_cleanup, (CURL * h), (h))                                                    \
+    X(curl_easy_reset, (CURL * h), (h))                                                      \
     X(curl_slist_free_all, (struct curl_slist * l), (l))
 
 #define POINTER(ret, name, params, args) static ret(*p_##name) params;
