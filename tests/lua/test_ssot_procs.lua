@@ -21,6 +21,15 @@ local function lines(path)
   return t
 end
 
+-- Runs support/<child> on path, and SIGKILLs it a random moment (up to
+-- max_delay s) after it reported its first commit in the file out.
+local function kill_after_report(child, path, out, max_delay)
+  local script = string.format("%s exec %s %s %s & p=$!; i=0; while [ ! -s %s ] && " ..
+    "[ $i -lt 3000 ]; do sleep 0.01; i=$((i+1)); done; sleep %.3f; kill -9 $p; wait $p",
+    T.q(T.bin), T.q(support .. child), T.q(path), T.q(out), T.q(out), math.random() * max_delay)
+  os.execute("sh -c " .. T.q(script) .. " 2>/dev/null")
+end
+
 T.test("ssot-20.1 four processes claim the same 500 tasks: each exactly once", function()
   local dir = T.tmpdir()
   local path = dir .. "/baton.db"
@@ -71,11 +80,7 @@ T.test("ssot-21.1 SIGKILL at random points: the file is sound and keeps what was
   for round = 1, 4 do
     -- kill at a random moment once the child has reported its first commit
     local out = dir .. "/reported" .. round
-    local script = string.format("%s exec %s %s %s & p=$!; i=0; while [ ! -s %s ] && " ..
-      "[ $i -lt 3000 ]; do sleep 0.01; i=$((i+1)); done; sleep %.3f; kill -9 $p; wait $p",
-      T.q(T.bin), T.q(support .. "crasher.lua"), T.q(path), T.q(out), T.q(out),
-      math.random() * 0.4)
-    os.execute("sh -c " .. T.q(script) .. " 2>/dev/null")
+    kill_after_report("crasher.lua", path, out, 0.4)
     T.eq(sh("sqlite3 " .. T.q(path) .. " 'PRAGMA integrity_check'"), "ok\n", "round " .. round)
     local db <close> = assert(ssot.open(path))
     local run = db:latest_run()
@@ -119,11 +124,7 @@ T.test("ssot-21.2 SIGKILL with the group commit on: every synced unit is there, 
       db:create_run { requirement = "crash the group " .. round }
     end
     local out = dir .. "/synced" .. round
-    local script = string.format("%s exec %s %s %s & p=$!; i=0; while [ ! -s %s ] && " ..
-      "[ $i -lt 3000 ]; do sleep 0.01; i=$((i+1)); done; sleep %.3f; kill -9 $p; wait $p",
-      T.q(T.bin), T.q(support .. "group_crasher.lua"), T.q(path), T.q(out), T.q(out),
-      math.random() * 0.3)
-    os.execute("sh -c " .. T.q(script) .. " 2>/dev/null")
+    kill_after_report("group_crasher.lua", path, out, 0.3)
     T.eq(sh("sqlite3 " .. T.q(path) .. " 'PRAGMA integrity_check'"), "ok\n", "round " .. round)
     local db <close> = assert(ssot.open(path))
     local run = db:latest_run()
