@@ -197,8 +197,19 @@ static int group_vanished(bt_ssot *db) {
     return 1;
 }
 
+/* The group's writes were lost: fails every new unit until a caller that
+ * does not defer (the controller) has been told, so no task goes on
+ * building on rows that are gone and the controller cannot miss it. */
+static int report_lost(bt_ssot *db) {
+    if (!db->defer) db->lost = 0;
+    return ssot_err(db, BT_SSOT_FAIL, "rolledback",
+                    "ssot: SQLite rolled back the group transaction; the writes since the last "
+                    "commit are lost");
+}
+
 int bt_ssot_begin(bt_ssot *db) {
     group_vanished(db);
+    if (db->lost && db->depth == 0) return report_lost(db);
     if (db->depth > 0 || db->gopen) { /* nested, or a unit joining the group */
         int rc = control(db, "SAVEPOINT bt");
         if (rc != SQLITE_OK) return ssot_sqlerr(db, rc);
@@ -283,12 +294,7 @@ int bt_ssot_pending(const bt_ssot *db) {
 
 int bt_ssot_flush(bt_ssot *db) {
     group_vanished(db);
-    if (db->lost) {
-        db->lost = 0;
-        return ssot_err(db, BT_SSOT_FAIL, "rolledback",
-                        "ssot: SQLite rolled back the group transaction; the writes since the "
-                        "last commit are lost");
-    }
+    if (db->lost) return report_lost(db);
     if (!db->gopen) return BT_SSOT_OK;
     if (db->depth > 0)
         return ssot_err(db, BT_SSOT_MISUSE, "intx", "ssot: the group cannot commit inside a unit");

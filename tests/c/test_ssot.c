@@ -119,6 +119,47 @@ static void test_disk_full(void) {
     bt_ssot_close(db);
 }
 
+/* Group commit on a database that fills up: whatever SQLite does with the
+ * open group (keep it, or roll it all back), what the flush reports and what
+ * is in the file agree, and after a loss every unit fails until a caller
+ * that does not defer has been told. */
+static void test_group_full(void) {
+    bt_ssot *db = open_db("gfull.db");
+    char run[BT_SSOT_IDLEN], id[BT_SSOT_IDLEN];
+    new_run(db, run);
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA max_page_count=%lld", count(db, "PRAGMA page_count") + 8);
+    CHECK_INT(sqlite3_exec(bt_ssot_handle(db), sql, NULL, NULL, NULL), SQLITE_OK);
+    char big[3000];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = 0;
+    bt_ssot_req_spec spec = {.description = big};
+    bt_ssot_group(db, 1);
+    bt_ssot_defer(db, 1); /* as for a loop task */
+    int ok = 0, rc = BT_SSOT_OK;
+    for (int i = 0; i < 200 && rc == BT_SSOT_OK; i++)
+        if ((rc = bt_ssot_add_req(db, run, &spec, id)) == BT_SSOT_OK) ok++;
+    CHECK_INT(rc, BT_SSOT_FAIL);
+    CHECK(ok > 0);
+    CHECK_INT(bt_ssot_pending(db), 1);
+    rc = bt_ssot_flush(db);
+    long long reqs = count(db, "SELECT count(*) FROM reqs");
+    if (rc == BT_SSOT_OK) { /* only the failing statement was undone */
+        CHECK_INT(reqs, ok + 1);
+    } else { /* the whole group was rolled back (SQLite 3.40 does, on FULL): reported */
+        CHECK_STR(bt_ssot_code(db), "rolledback");
+        CHECK_INT(reqs, 1);
+        bt_ssot_req_spec small = {.description = "s"};
+        CHECK_INT(bt_ssot_add_req(db, run, &small, id), BT_SSOT_FAIL); /* tasks: refused */
+        CHECK_STR(bt_ssot_code(db), "rolledback");
+        bt_ssot_defer(db, 0); /* the controller is told, once */
+        CHECK_INT(bt_ssot_add_req(db, run, &small, id), BT_SSOT_FAIL);
+        CHECK_INT(bt_ssot_add_req(db, run, &small, id), BT_SSOT_OK);
+    }
+    CHECK_INT(bt_ssot_pending(db), 0);
+    bt_ssot_close(db);
+}
+
 /* Garbage written over the middle of a database: open or the first query
  * fails with a message; no crash (ASan would see one). */
 static void test_corrupt(void) {
@@ -157,6 +198,7 @@ int main(void) {
     if (!mkdtemp(dir)) return 1;
     test_error_kinds();
     test_disk_full();
+    test_group_full();
     test_corrupt();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
