@@ -53,12 +53,15 @@ function M:spend(usage, cost, save)
 end
 
 -- The run's ids in creation order ("T1", "T2"...; the run id is "RUN"), so
--- a request names the same task the same way in a replayed run.
-function M:aliases()
+-- a request names the same task the same way in a replayed run. all: a
+-- current listing of the run's requirements, when the caller has one
+-- (DECOMPOSE hands over its own: listing a large plan again costs ~30k
+-- instructions a task).
+function M:aliases(all)
   local version = self.e.plan_version or 0
   if self.alias_version ~= version or not self.alias_cache then
     local a = { [self.e.run.id] = "RUN" }
-    for i, r in ipairs(self.e.db:reqs(self.e.run.id)) do a[r.id] = "T" .. i end
+    for i, r in ipairs(all or self.e.db:reqs(self.e.run.id)) do a[r.id] = "T" .. i end
     self.alias_cache, self.alias_set, self.alias_version = a, json.aliases(a), version
   end
   return self.alias_cache, self.alias_set
