@@ -93,6 +93,7 @@ function M.DECOMPOSE(e, d, listed)
     messages = { { role = "user", content = "Requirement: " .. e.run.requirement ..
       (d.reasoning and ("\nController note: " .. d.reasoning) or "") } } })
   local after = e.db:reqs(e.run.id)
+  e.llm:aliases(after) -- the next request's key names the new tasks from this listing
   local added = #after - before
   snapshot.take(e, "plan")
   if listed then listed.after = after end

@@ -15,20 +15,34 @@ local M = {}
 local EFFECTS = { write_file = true, delete_file = true, run_command = true, add_requirement = true,
   register_contract = true }
 
+-- The "Contracts in force" lines of the prompt. EXECUTE registers no
+-- contract (only the planner has the tool), so its tasks share one listing
+-- (e.round.contract_lines, a round being one EXECUTE) instead of one query
+-- and one encoding per task; outside a round (DECOMPOSE) it is read fresh.
+local function contract_lines(e, shared)
+  local cached = shared and e.round.contract_lines
+  if cached then return cached end
+  local lines = {}
+  for _, c in ipairs(e.db:contracts(e.run.id)) do
+    lines[#lines + 1] = string.format("- %s (%s): %s", c.name, c.kind, cjson.encode(c.spec))
+  end
+  if shared then e.round.contract_lines = lines end
+  return lines
+end
+
 -- The text that introduces the task: description, criteria, contracts and
--- what failed last time (so a retry learns from the rollback).
-function M.describe(e, task)
+-- what failed last time (so a retry learns from the rollback). shared: the
+-- caller runs inside an EXECUTE round (see contract_lines).
+function M.describe(e, task, shared)
   local lines = { "Task " .. task.id .. ": " .. task.description }
   if task.acceptance and #task.acceptance > 0 then
     lines[#lines + 1] = "Acceptance criteria:"
     for _, c in ipairs(task.acceptance) do lines[#lines + 1] = "- " .. c end
   end
-  local contracts = e.db:contracts(e.run.id)
+  local contracts = contract_lines(e, shared)
   if #contracts > 0 then
     lines[#lines + 1] = "Contracts in force:"
-    for _, c in ipairs(contracts) do
-      lines[#lines + 1] = string.format("- %s (%s): %s", c.name, c.kind, cjson.encode(c.spec))
-    end
+    table.move(contracts, 1, #contracts, #lines + 1, lines)
   end
   local failures = e:failures()
   if #failures > 0 then
@@ -46,8 +60,15 @@ local function in_tx(e, fn)
   if not ok then errors.raise(errors.FAILED, "%s", tostring(err)) end
 end
 
-local function save_transcript(e, task, messages)
-  if task then e.db:set_transcript(task.id, json.encode(messages)) end
+-- The transcript is the canonical JSON array of the messages. A message
+-- does not change once its turn is saved, so each is encoded once (c.encoded
+-- holds the fragments so far) rather than the whole array every turn.
+local function save_transcript(e, c)
+  if not c.task then return end
+  local enc, messages = c.encoded or {}, c.messages
+  c.encoded = enc
+  for i = #enc + 1, #messages do enc[i] = json.encode(messages[i]) end
+  e.db:set_transcript(c.task.id, "[" .. table.concat(enc, ",") .. "]")
 end
 
 -- converse{agent=, role=, task=, messages=, tool_ctx=} -> outcome, err
@@ -73,7 +94,7 @@ function M.converse(e, c)
     if not resp.tool_calls or #resp.tool_calls == 0 then msg.tool_calls = nil end
     c.messages[#c.messages + 1] = msg
     if not msg.tool_calls then
-      if not c.defer_save then save_transcript(e, c.task, c.messages) end
+      if not c.defer_save then save_transcript(e, c) end
       return t.outcome or { status = "DONE", reason = util.oneline(resp.text, 200) }
     end
     local function run_tools()
@@ -92,7 +113,8 @@ function M.converse(e, c)
           content = result }
       end
       if t.flush then t.flush() end
-      save_transcript(e, c.task, c.messages)
+      -- a finished task's caller saves it next, without a yield in between
+      if not (t.outcome and c.defer_save) then save_transcript(e, c) end
     end
     -- A turn's journal rows (tool events, harness audits, plan, transcript)
     -- go in one transaction unless a tool may yield: a transaction must not
@@ -110,17 +132,16 @@ end
 function M.run_task(e, task, agent_name, epoch)
   local role = e:role_of(agent_name)
   local t = { h = e:harness_for(agent_name, role), task = task, round = e.round, agent = agent_name }
-  t.describe_task = function() return M.describe(e, task) end
-  local messages
+  t.describe_task = function() return M.describe(e, task, true) end
+  local c = { agent = agent_name, role = role, task = task, tool_ctx = t, defer_save = true }
   in_tx(e, function() -- the journal row and the reads of the prompt under one lock
     e:emit("task.start", { task = task.id, agent = agent_name })
-    messages = { { role = "user", content = M.describe(e, task) } }
+    c.messages = { { role = "user", content = M.describe(e, task, true) } }
   end)
-  local outcome = M.converse(e, { agent = agent_name, role = role, task = task, tool_ctx = t,
-    messages = messages, defer_save = true })
+  local outcome = M.converse(e, c)
   local ok, err, code
   in_tx(e, function() -- the last transcript, the completion and its journal row together
-    save_transcript(e, task, messages)
+    save_transcript(e, c)
     ok, err, code = e.db:complete(task.id, agent_name, epoch, outcome.status, outcome.reason)
     e:emit("task.end", { task = task.id, agent = agent_name, status = outcome.status,
       reason = outcome.reason, lease = ok and "held" or code })

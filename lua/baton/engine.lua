@@ -103,10 +103,16 @@ function Engine:select_agent(task, decision)
       if a.role == decision.role or a.name == decision.role then return a.name end
     end
   end
-  local candidates = {}
-  for _, a in ipairs(self.team.agents) do
-    local kind = self:kind_of(a)
-    if kind ~= "planner" and kind ~= "review" then candidates[#candidates + 1] = a end
+  -- the team is fixed for the engine's life: its workers are listed once
+  -- (and a scheduler gets the same read-only list for every task)
+  local candidates = self.workers
+  if not candidates then
+    candidates = {}
+    for _, a in ipairs(self.team.agents) do
+      local kind = self:kind_of(a)
+      if kind ~= "planner" and kind ~= "review" then candidates[#candidates + 1] = a end
+    end
+    self.workers = candidates
   end
   local name = script.call("scheduler '" .. self.scheduler_name .. "'", self.scheduler.select,
     util.readonly(task), util.readonly(candidates), self:policy_ctx())

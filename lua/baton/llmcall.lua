@@ -38,7 +38,9 @@ function M:check_budget()
   if b.requests and (s.requests or 0) >= b.requests then over("request", s.requests or 0, b.requests, "requests") end
 end
 
-function M:spend(usage, cost)
+-- Adds one billed attempt to run.spent; save: write it to the SSOT too
+-- (chat adds a request's attempts, then writes once).
+function M:spend(usage, cost, save)
   local run = self.e.run
   local s = run.spent or {}
   s.tokens = (s.tokens or 0) + (usage.input_tokens or 0) + (usage.output_tokens or 0)
@@ -47,16 +49,19 @@ function M:spend(usage, cost)
   s.requests = (s.requests or 0) + 1
   if cost then s.usd = (s.usd or 0) + cost else s.usd_unknown = true end
   run.spent = s
-  self.e.db:update_run(run.id, { spent = s })
+  if save ~= false then self.e.db:update_run(run.id, { spent = s }) end
 end
 
 -- The run's ids in creation order ("T1", "T2"...; the run id is "RUN"), so
--- a request names the same task the same way in a replayed run.
-function M:aliases()
+-- a request names the same task the same way in a replayed run. all: a
+-- current listing of the run's requirements, when the caller has one
+-- (DECOMPOSE hands over its own: listing a large plan again costs ~30k
+-- instructions a task).
+function M:aliases(all)
   local version = self.e.plan_version or 0
   if self.alias_version ~= version or not self.alias_cache then
     local a = { [self.e.run.id] = "RUN" }
-    for i, r in ipairs(self.e.db:reqs(self.e.run.id)) do a[r.id] = "T" .. i end
+    for i, r in ipairs(all or self.e.db:reqs(self.e.run.id)) do a[r.id] = "T" .. i end
     self.alias_cache, self.alias_set, self.alias_version = a, json.aliases(a), version
   end
   return self.alias_cache, self.alias_set
@@ -124,8 +129,9 @@ function M:chat(req)
       local last = resp and i == #attempts
       record(self, req, a, last and key or (key .. "~" .. i), last and "ok" or (a.status or "retry"),
         last and cjson.encode(resp) or nil)
-      self:spend(a.usage or {}, a.cost)
+      self:spend(a.usage or {}, a.cost, false)
     end
+    if #attempts > 0 then self.e.db:update_run(self.e.run.id, { spent = self.e.run.spent }) end
     self.e:emit("llm", { agent = req.agent, model = req.model, latency = sys.clock() - t0,
       ok = resp ~= nil, code = code })
   end)

@@ -14,8 +14,10 @@ M.JSON_VERSION = 1
 function M.new(opts)
   local tty = sys.isatty(2)
   local color = tty and (os.getenv("NO_COLOR") or "") == "" and os.getenv("TERM") ~= "dumb"
+  -- live: a status line is drawn (a terminal, neither --quiet nor --json);
+  -- otherwise it is never computed (a format and a clock read per event)
   return setmetatable({ json = opts.json, tty = tty, color = color, quiet = opts.quiet,
-    t0 = sys.clock(), status = "" }, M)
+    live = tty and not opts.quiet and not opts.json, t0 = sys.clock(), status = "" }, M)
 end
 
 local function paint(self, code, s)
@@ -62,7 +64,7 @@ local SHOW = {
 
 function M:event(kind, payload, e)
   if kind == "action" then self.action = payload.action end
-  self:update_status(e)
+  if self.live then self:update_status(e) end
   if self.json then
     io.stdout:write(cjson.encode({ v = M.JSON_VERSION, type = kind, run = e and e.run.id,
       t = sys.time(), data = payload }), "\n")
@@ -70,9 +72,12 @@ function M:event(kind, payload, e)
     return
   end
   local show = SHOW[kind]
-  if show then
-    local text = show(payload)
-    if kind == "action.done" then text = paint(self, payload.ok and "32" or "31", text) end
+  if self.quiet then return end
+  local text = show and show(payload)
+  if text and kind == "action.done" then text = paint(self, payload.ok and "32" or "31", text) end
+  if not self.live then -- plain lines, no status line to clear or redraw
+    if text then io.stderr:write(text, "\n") end
+  elseif text then
     self:line(text)
   else
     self:clear_line()

@@ -124,7 +124,12 @@ def("register_contract", "Register a contract one task provides to others (a fil
   function(t, a) return t.plan.contract(a) end)
 
 -- The tool list (name, description, parameters) for a role's tool names.
+-- One list per names table (a role's, loaded once): every task of the role
+-- sends the same tables, which the LLM layer encodes once.
+local by_names = setmetatable({}, { __mode = "k" })
 function M.for_role(names)
+  local cached = names and by_names[names]
+  if cached then return cached end
   local list = {}
   for _, n in ipairs(names or {}) do
     local d = M.defs[n]
@@ -132,6 +137,7 @@ function M.for_role(names)
       table.concat(util.sorted_keys(M.defs), ", ")), 0) end
     list[#list + 1] = { name = d.name, description = d.description, parameters = d.parameters }
   end
+  if names then by_names[names] = list end
   return list
 end
 

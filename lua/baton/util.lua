@@ -60,21 +60,32 @@ function M.sorted_keys(t)
   return ks
 end
 
--- Deep-freezes a table for policies: reads work, writes raise.
+-- Deep-freezes a table for policies: reads work, writes raise. One proxy
+-- per table (a policy walking a view reads the same tables again) sharing
+-- one metatable; both maps are weak, so a proxy lives as long as it is used.
+local target = setmetatable({}, { __mode = "k" }) -- proxy -> table
+local proxy_of = setmetatable({}, { __mode = "k" }) -- table -> proxy
+local RO = {
+  __index = function(p, k) return M.readonly(target[p][k]) end,
+  __newindex = function(_, k) error("the view is read-only (tried to set '" .. tostring(k) .. "')", 2) end,
+  __len = function(p) return #target[p] end,
+  __metatable = false, -- shared by every proxy: not for a script to change
+  __pairs = function(p)
+    local t = target[p]
+    return function(_, k)
+      local nk, nv = next(t, k)
+      return nk, M.readonly(nv)
+    end, p, nil
+  end,
+}
+
 function M.readonly(t)
-  if type(t) ~= "table" then return t end
-  local proxy = {}
-  return setmetatable(proxy, {
-    __index = function(_, k) return M.readonly(t[k]) end,
-    __newindex = function(_, k) error("the view is read-only (tried to set '" .. tostring(k) .. "')", 2) end,
-    __len = function() return #t end,
-    __pairs = function()
-      return function(_, k)
-        local nk, nv = next(t, k)
-        return nk, M.readonly(nv)
-      end, proxy, nil
-    end,
-  })
+  if type(t) ~= "table" or target[t] then return t end
+  local proxy = proxy_of[t]
+  if proxy then return proxy end
+  proxy = setmetatable({}, RO)
+  target[proxy], proxy_of[t] = t, proxy
+  return proxy
 end
 
 function M.format_cost(usd)

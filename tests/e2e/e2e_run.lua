@@ -3,6 +3,7 @@
 local T = ...
 local E = dofile(T.src .. "/tests/e2e/support.lua")
 local cjson = require "cjson"
+local json = require "baton.json"
 
 local TWO = {
   { key = "lib", desc = "Write lib/greet.sh printing hello", file = "lib/greet.sh", content = "echo hello\n" },
@@ -190,6 +191,12 @@ return { turns = {
   local tr = task.transcript
   T.match(tr, "denied: %.%./%.%./escape%.txt")
   T.match(tr, "unknown tool 'no_such_tool'")
+  -- saved a message at a time: still the canonical encoding of the whole
+  -- conversation, the last turn (task_done) included
+  local msgs = assert(json.decode(tr))
+  T.eq(json.encode(msgs), tr, "canonical transcript")
+  T.eq(#msgs, 10, "user, 6 calls and their results, task_done and its result")
+  T.eq(msgs[10].content, "recorded: task done")
 end)
 
 T.test("e2e-1.8 two running tasks never silently clobber each other's file", function()
