@@ -1,7 +1,7 @@
 /* ssot_bind_json.c: the binding helpers of baton.ssot: a JSON encoder with
  * sorted keys (so two equal specs store equal text and contracts can be
- * compared), rows pushed as Lua tables (JSON columns decoded by cjson), and
- * option tables read into engine values. See ssot_bind.h. */
+ * compared) and option tables read into engine values (rows and their JSON
+ * columns are in ssot_bind_rows.c). See ssot_bind.h. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -249,107 +249,6 @@ static const char *encode(lua_State *L, int idx, int empty_array, const char *wh
 
 const char *ssotb_encode(lua_State *L, int idx, int empty_array, const char *what) {
     return encode(L, idx, empty_array, what, NULL);
-}
-
-static const char *const json_cols[] = {"acceptance", "deps", "models",  "budgets", "spent",
-                                        "meta",       "spec", "payload", "detail",  NULL};
-
-static int is_json(const char *name) {
-    for (int i = 0; json_cols[i]; i++)
-        if (strcmp(name, json_cols[i]) == 0) return 1;
-    return 0;
-}
-
-/* cjson decodes every number as a float; our encoder writes integral
- * floats without a fraction anyway, so integral values become integers
- * again (16, not 16.0). Depth-limited like the encoder. */
-static void integers(lua_State *L, int idx, int depth) {
-    if (depth > 64 || !lua_checkstack(L, 4)) return;
-    lua_pushnil(L);
-    while (lua_next(L, idx)) { /* stack: key, value */
-        if (lua_type(L, -1) == LUA_TTABLE) {
-            integers(L, lua_gettop(L), depth + 1);
-        } else if (lua_type(L, -1) == LUA_TNUMBER && !lua_isinteger(L, -1)) {
-            lua_Integer i;
-            if (lua_numbertointeger(floor(lua_tonumber(L, -1)), &i) &&
-                (lua_Number)i == lua_tonumber(L, -1)) {
-                lua_pushvalue(L, -2);
-                lua_pushinteger(L, i);
-                lua_rawset(L, idx); /* replacing an existing field is allowed mid-traversal */
-            }
-        }
-        lua_pop(L, 1);
-    }
-}
-
-static int decode(lua_State *L) { /* stack: decode, text */
-    lua_call(L, 1, 1);
-    if (lua_type(L, 1) == LUA_TTABLE)
-        integers(L, 1, 0);
-    else if (lua_type(L, 1) == LUA_TNUMBER) {
-        lua_Integer i;
-        lua_Number n = lua_tonumber(L, 1);
-        if (lua_numbertointeger(floor(n), &i) && (lua_Number)i == n) lua_pushinteger(L, i);
-    }
-    return 1;
-}
-
-/* Pushes the JSON text as a Lua value; the raw text if it does not parse. */
-static void push_json(lua_State *L, const char *text, size_t len) {
-    /* "[]" and "{}" (no acceptance, no deps: most rows of every listing)
-     * decode to an empty table; a pcall into cjson cost ~2,400 instructions */
-    if (len == 2 && ((text[0] == '[' && text[1] == ']') || (text[0] == '{' && text[1] == '}'))) {
-        lua_createtable(L, 0, 0);
-        return;
-    }
-    lua_pushcfunction(L, decode);
-    lua_getfield(L, LUA_REGISTRYINDEX, "baton.ssot.decode");
-    lua_pushlstring(L, text, len);
-    if (lua_pcall(L, 2, 1, 0) != LUA_OK) {
-        lua_pop(L, 1);
-        lua_pushlstring(L, text, len);
-    }
-}
-
-static void push_row(lua_State *L, sqlite3_stmt *st) {
-    int n = sqlite3_column_count(st);
-    lua_createtable(L, 0, n);
-    for (int i = 0; i < n; i++) {
-        const char *name = sqlite3_column_name(st, i);
-        switch (sqlite3_column_type(st, i)) {
-        case SQLITE_NULL:
-            continue;
-        case SQLITE_INTEGER:
-            lua_pushinteger(L, sqlite3_column_int64(st, i));
-            break;
-        case SQLITE_FLOAT:
-            lua_pushnumber(L, sqlite3_column_double(st, i));
-            break;
-        default: {
-            const char *s = (const char *)sqlite3_column_text(st, i);
-            size_t len = (size_t)sqlite3_column_bytes(st, i);
-            if (is_json(name))
-                push_json(L, s, len);
-            else
-                lua_pushlstring(L, s, len);
-        }
-        }
-        lua_setfield(L, -2, name);
-    }
-}
-
-int ssotb_rows(void *arg, sqlite3_stmt *st) {
-    ssotb_ctx *c = arg;
-    push_row(c->L, st);
-    lua_rawseti(c->L, -2, ++c->n);
-    return 0;
-}
-
-int ssotb_one(void *arg, sqlite3_stmt *st) {
-    ssotb_ctx *c = arg;
-    push_row(c->L, st);
-    c->n++;
-    return 0;
 }
 
 /* The index of key in specs, or -1. */
