@@ -258,57 +258,74 @@ static int spec_of(const ssotb_field *specs, const char *key) {
     return -1;
 }
 
-/* Reads t[key] (on top of the stack) as the given type into v. */
-static void read_field(lua_State *L, const char *key, char type, bt_ssot_val *v, const char *noun) {
-    int lt = lua_type(L, -1);
+/* Reads the value at stack slot idx (t[key]) as the given type into v. */
+static void read_field(lua_State *L, int idx, const char *key, char type, bt_ssot_val *v,
+                       const char *noun) {
+    int lt = lua_type(L, idx);
     v->name = key;
     if (type == 'i' || type == 'n') {
-        int isint = lua_isinteger(L, -1);
+        int isint = lua_isinteger(L, idx);
         if (lt != LUA_TNUMBER || (type == 'i' && !isint))
             luaL_error(L, "%s '%s' must be %s, got %s", noun, key,
-                       type == 'i' ? "an integer" : "a number", luaL_typename(L, -1));
+                       type == 'i' ? "an integer" : "a number", luaL_typename(L, idx));
         if (isint)
-            v->type = BT_V_INT, v->i = lua_tointeger(L, -1);
+            v->type = BT_V_INT, v->i = lua_tointeger(L, idx);
         else
-            v->type = BT_V_REAL, v->d = lua_tonumber(L, -1);
+            v->type = BT_V_REAL, v->d = lua_tonumber(L, idx);
     } else if (type == 's') {
         if (lt != LUA_TSTRING)
-            luaL_error(L, "%s '%s' must be a string, got %s", noun, key, luaL_typename(L, -1));
-        v->type = BT_V_TEXT, v->s = lua_tostring(L, -1);
+            luaL_error(L, "%s '%s' must be a string, got %s", noun, key, luaL_typename(L, idx));
+        v->type = BT_V_TEXT, v->s = lua_tostring(L, idx);
     } else {
         if (type == 'a' && lt != LUA_TTABLE)
-            luaL_error(L, "%s '%s' must be a table, got %s", noun, key, luaL_typename(L, -1));
-        v->type = BT_V_JSON, v->s = encode(L, -1, type == 'a', noun, key);
+            luaL_error(L, "%s '%s' must be a table, got %s", noun, key, luaL_typename(L, idx));
+        v->type = BT_V_JSON, v->s = encode(L, idx, type == 'a', noun, key);
     }
 }
 
-/* One pass over the table checks the keys and notes which specs are set;
- * only those are read (a table with a metatable is read field by field, as
- * its __index may supply values). Values come in spec order. */
-int ssotb_fields(lua_State *L, int t, const ssotb_field *specs, bt_ssot_val *vals, int max,
-                 const char *noun) {
-    t = lua_absindex(L, t);
-    luaL_checktype(L, t, LUA_TTABLE);
-    unsigned long long set = 0;
-    lua_pushnil(L);
-    while (lua_next(L, t)) { /* check every key first: an unknown key is a mistake */
-        const char *key = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
-        int k = key ? spec_of(specs, key) : -1;
-        if (k < 0) luaL_error(L, "unknown %s '%s'", noun, key ? key : luaL_typename(L, -2));
-        if (k < 64) set |= 1ULL << k;
-        lua_pop(L, 1);
-    }
-    int all = lua_getmetatable(L, t);
-    if (all) lua_pop(L, 1);
+/* A table with a metatable is read field by field, as its __index may
+ * supply values. */
+static int fields_by_name(lua_State *L, int t, const ssotb_field *specs, bt_ssot_val *vals,
+                          int max, const char *noun) {
     int n = 0;
     for (int i = 0; specs[i].name && n < max; i++) {
-        if (!all && i < 64 && !(set & (1ULL << i))) continue;
         luaL_checkstack(L, 3, "too many fields");
         if (lua_getfield(L, t, specs[i].name) == LUA_TNIL) {
             lua_pop(L, 1);
             continue;
         }
-        read_field(L, specs[i].name, specs[i].type, &vals[n++], noun); /* value stays */
+        read_field(L, lua_gettop(L), specs[i].name, specs[i].type, &vals[n++], noun);
     }
+    return n;
+}
+
+/* One pass over the table checks the keys and leaves each value on the
+ * stack where it is read from (no lookups by name); values come in spec
+ * order. */
+int ssotb_fields(lua_State *L, int t, const ssotb_field *specs, bt_ssot_val *vals, int max,
+                 const char *noun) {
+    int slot[64] = {0}, nspecs = 0;
+    t = lua_absindex(L, t);
+    luaL_checktype(L, t, LUA_TTABLE);
+    while (specs[nspecs].name)
+        nspecs++;
+    luaL_argcheck(L, nspecs <= 64, t, "too many fields"); /* a binding's spec list */
+    lua_pushnil(L);
+    while (lua_next(L, t)) { /* check every key first: an unknown key is a mistake */
+        const char *key = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
+        int k = key ? spec_of(specs, key) : -1;
+        if (k < 0) luaL_error(L, "unknown %s '%s'", noun, key ? key : luaL_typename(L, -2));
+        slot[k] = lua_gettop(L); /* the value stays there */
+        luaL_checkstack(L, 3, "too many fields");
+        lua_pushvalue(L, -2);
+    }
+    if (lua_getmetatable(L, t)) {
+        lua_pop(L, 1);
+        return fields_by_name(L, t, specs, vals, max, noun);
+    }
+    int n = 0;
+    for (int i = 0; i < nspecs && n < max; i++)
+        if (slot[i] && !lua_isnil(L, slot[i]))
+            read_field(L, slot[i], specs[i].name, specs[i].type, &vals[n++], noun);
     return n;
 }

@@ -58,9 +58,7 @@ int bt_ssot_resolve(bt_ssot *db, const char *table, const char *prefix, char out
 static int bind_named(bt_ssot *db, sqlite3_stmt *st, const bt_ssot_val *f, int n,
                       const char *noun) {
     for (int k = 0; k < n; k++) {
-        char pname[64];
-        snprintf(pname, sizeof pname, ":%s", f[k].name);
-        int i = sqlite3_bind_parameter_index(st, pname);
+        int i = ssot_param(db, st, f[k].name);
         if (i == 0 || strcmp(f[k].name, "id") == 0 || strcmp(f[k].name, "now") == 0)
             return ssot_err(db, BT_SSOT_MISUSE, "field", "unknown %s field '%s'", noun, f[k].name);
         switch (f[k].type) {
@@ -95,8 +93,8 @@ static int insert_run(bt_ssot *db, const bt_ssot_val *f, int n, const char *id) 
     if (!req || !*req)
         return ssot_err(db, BT_SSOT_MISUSE, "field",
                         "a run needs a requirement (a non-empty string)");
-    sqlite3_bind_text(st, sqlite3_bind_parameter_index(st, ":id"), id, -1, SQLITE_STATIC);
-    sqlite3_bind_double(st, sqlite3_bind_parameter_index(st, ":now"), ssot_now());
+    sqlite3_bind_text(st, ssot_param(db, st, "id"), id, -1, SQLITE_STATIC);
+    sqlite3_bind_double(st, ssot_param(db, st, "now"), ssot_now());
     rc = ssot_done(db, st);
     if (rc) return rc;
     bt_ssot_req_spec root = {.description = req};
@@ -214,8 +212,8 @@ static int update_run(bt_ssot *db, const char *id, const bt_ssot_val *f, int n) 
     if (!st) return BT_SSOT_FAIL;
     int rc = bind_named(db, st, f, n, "run");
     if (rc == BT_SSOT_OK) {
-        sqlite3_bind_text(st, sqlite3_bind_parameter_index(st, ":id"), id, -1, SQLITE_STATIC);
-        sqlite3_bind_double(st, sqlite3_bind_parameter_index(st, ":now"), ssot_now());
+        sqlite3_bind_text(st, ssot_param(db, st, "id"), id, -1, SQLITE_STATIC);
+        sqlite3_bind_double(st, ssot_param(db, st, "now"), ssot_now());
         rc = ssot_done(db, st);
     }
     if (own) sqlite3_finalize(st);
@@ -246,8 +244,8 @@ static int insert_action(bt_ssot *db, const char *run, const bt_ssot_val *f, int
     if (!st) return BT_SSOT_FAIL;
     int rc = bind_named(db, st, f, n, "action");
     if (rc) return rc;
-    sqlite3_bind_text(st, sqlite3_bind_parameter_index(st, ":id"), run, -1, SQLITE_STATIC);
-    sqlite3_bind_double(st, sqlite3_bind_parameter_index(st, ":now"), ssot_now());
+    sqlite3_bind_text(st, ssot_param(db, st, "id"), run, -1, SQLITE_STATIC);
+    sqlite3_bind_double(st, ssot_param(db, st, "now"), ssot_now());
     int got = ssot_row(db, st);
     if (got < 0) return BT_SSOT_FAIL;
     if (seq) *seq = sqlite3_column_int64(st, 0);
@@ -382,8 +380,8 @@ static int insert_llm(bt_ssot *db, const char *run, const bt_ssot_val *f, int n,
     if (!st) return BT_SSOT_FAIL;
     int rc = bind_named(db, st, f, n, "llm call");
     if (rc) return rc;
-    sqlite3_bind_text(st, sqlite3_bind_parameter_index(st, ":id"), run, -1, SQLITE_STATIC);
-    sqlite3_bind_double(st, sqlite3_bind_parameter_index(st, ":now"), ssot_now());
+    sqlite3_bind_text(st, ssot_param(db, st, "id"), run, -1, SQLITE_STATIC);
+    sqlite3_bind_double(st, ssot_param(db, st, "now"), ssot_now());
     /* id from last_insert_rowid, not RETURNING (an ephemeral b-tree per call) */
     rc = ssot_done(db, st);
     if (rc == BT_SSOT_OK && id) *id = sqlite3_last_insert_rowid(db->db);
