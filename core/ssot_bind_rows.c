@@ -255,20 +255,23 @@ static int is_json(const char *name) {
     }
 }
 
+/* Columns are read through their sqlite3_value (one lookup per column, not
+ * one per accessor); fine here, as a connection is used by one thread. */
 static void push_row(lua_State *L, sqlite3_stmt *st) {
     int n = sqlite3_column_count(st);
     lua_createtable(L, 0, n);
     for (int i = 0; i < n; i++) {
-        int type = sqlite3_column_type(st, i);
+        sqlite3_value *v = sqlite3_column_value(st, i);
+        int type = sqlite3_value_type(v);
         if (type == SQLITE_NULL) continue;
         const char *name = sqlite3_column_name(st, i);
         if (type == SQLITE_INTEGER) {
-            lua_pushinteger(L, sqlite3_column_int64(st, i));
+            lua_pushinteger(L, sqlite3_value_int64(v));
         } else if (type == SQLITE_FLOAT) {
-            lua_pushnumber(L, sqlite3_column_double(st, i));
+            lua_pushnumber(L, sqlite3_value_double(v));
         } else {
-            const char *s = (const char *)sqlite3_column_text(st, i);
-            size_t len = (size_t)sqlite3_column_bytes(st, i);
+            const char *s = (const char *)sqlite3_value_text(v);
+            size_t len = (size_t)sqlite3_value_bytes(v);
             if (is_json(name))
                 push_json(L, s, len);
             else
