@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <malloc.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,6 +145,23 @@ void ssot_bind_text(sqlite3_stmt *st, int i, const char *s) {
         sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
     else
         sqlite3_bind_null(st, i);
+}
+
+int ssot_param(bt_ssot *db, sqlite3_stmt *st, const char *name) {
+    int n = (int)(sizeof db->params / sizeof db->params[0]);
+    unsigned h = (unsigned)(((uintptr_t)st >> 4) ^ ((uintptr_t)name >> 2) * 31u) % (unsigned)n;
+    if (db->params[h].st == st && db->params[h].name == name) {
+        const char *have = sqlite3_bind_parameter_name(st, db->params[h].i);
+        if (have && strcmp(have + 1, name) == 0) return db->params[h].i;
+    }
+    char pname[64];
+    size_t len = strlen(name);
+    if (len + 2 > sizeof pname) return 0; /* no parameter has so long a name */
+    pname[0] = ':';
+    memcpy(pname + 1, name, len + 1);
+    int i = sqlite3_bind_parameter_index(st, pname);
+    if (i) db->params[h].st = st, db->params[h].name = name, db->params[h].i = i;
+    return i;
 }
 
 void ssot_newid(bt_ssot *db, const char *prefix, int n, char out[BT_SSOT_IDLEN]) {

@@ -29,10 +29,10 @@ int ssotb_fail(lua_State *L, bt_ssot *db, int rc);
  * naming `what` when the value cannot be encoded. */
 const char *ssotb_encode(lua_State *L, int idx, int empty_array, const char *what);
 
-/* Row callbacks for the engine: ssotb_rows appends a table per row to the
- * table at the top of the stack; ssotb_one pushes a row table (for queries
- * of one row: c.n says whether it came). Neither
- * raises (JSON columns are decoded under a protected call). */
+/* Row callbacks for the engine (ssot_bind_rows.c): ssotb_rows appends a
+ * table per row to the table at the top of the stack; ssotb_one pushes a row
+ * table (for queries of one row: c.n says whether it came). Neither raises
+ * but for lack of memory (a JSON column that does not parse stays text). */
 typedef struct {
     lua_State *L;
     int n;

@@ -103,9 +103,11 @@ static int claim(bt_ssot *db, const char *id, const char *agent, long long pid, 
     if (strcmp(r.status, "PENDING") != 0)
         return ssot_err(db, BT_SSOT_REFUSED, "not_pending", "cannot claim %s: it is %s", r.id,
                         r.status);
+    /* ORDER BY d.dep (= q.id): the key's own order, where ORDER BY q.id made
+     * SQLite sort through a temporary b-tree (~30k instructions a claim). */
     sqlite3_stmt *st = ssot_stmt(
         db, "SELECT q.id, q.status FROM deps d JOIN reqs q ON q.id = d.dep WHERE d.req = ?1"
-            " AND q.status <> 'DONE' ORDER BY q.id LIMIT 1");
+            " AND q.status <> 'DONE' ORDER BY d.dep LIMIT 1");
     if (!st) return BT_SSOT_FAIL;
     ssot_bind_text(st, 1, r.id);
     int got = ssot_row(db, st);

@@ -36,6 +36,14 @@ struct bt_ssot {
      * transaction commits or anything rolls back. */
     char seq_run[BT_SSOT_IDLEN];
     long long seq_next;
+    /* Parameter indexes by (statement, name pointer), checked against the
+     * statement's own name for the index before use (so a finalized and
+     * reused statement address cannot mislead). */
+    struct {
+        sqlite3_stmt *st;
+        const char *name;
+        int i;
+    } params[128];
     int nrunupd; /* update_run's statements, keyed by the set of fields */
     struct {
         unsigned mask;
@@ -66,6 +74,9 @@ double ssot_now(void);
 /* A fresh random id: prefix + n base36 characters. */
 void ssot_newid(bt_ssot *db, const char *prefix, int n, char out[BT_SSOT_IDLEN]);
 void ssot_bind_text(sqlite3_stmt *st, int i, const char *s); /* NULL binds NULL */
+/* The index of parameter :name of st (name without the colon); 0 when st
+ * has none. */
+int ssot_param(bt_ssot *db, sqlite3_stmt *st, const char *name);
 /* Journals a status change of req id in run (in the caller's transaction). */
 int ssot_journal_status(bt_ssot *db, const char *run, const char *id, const char *from,
                         const char *to, const char *by, const char *reason);

@@ -174,12 +174,6 @@ static const luaL_Reg db_methods[] = {{"close", db_close},
 static const luaL_Reg ssot_funcs[] = {{"open", ssot_open}, {NULL, NULL}};
 
 int luaopen_baton_ssot(lua_State *L) {
-    lua_getglobal(L, "require"); /* JSON columns are decoded by cjson */
-    lua_pushliteral(L, "cjson");
-    lua_call(L, 1, 1);
-    lua_getfield(L, -1, "decode");
-    lua_setfield(L, LUA_REGISTRYINDEX, "baton.ssot.decode");
-    lua_pop(L, 1);
     luaL_newmetatable(L, SSOT_DB);
     lua_newtable(L);
     luaL_setfuncs(L, db_methods, 0);

@@ -762,3 +762,48 @@ T.test("ssot-8.3 journal seqs stay dense across two connections, rollbacks and t
   T.eq(#other:events(run.id, { kind = "gone" }), 0)
   T.eq(evs[#evs].kind, "after")
 end)
+
+T.test("ssot-8.4 JSON columns: exact text stored, values read back as stored, bad text stays text", function()
+  local db, run, dir = fresh()
+  local path = dir .. "/.baton/baton.db"
+  local seq = db:event(run.id, "t", "json", { b = 1, a = { 1.5, 16.0, -0.0, "q\"\\\n\1\127é" }, c = false,
+    ["é"] = 2 ^ 53, d = 0.1, e = {}, f = { z = 1, y = { x = true } } })
+  T.eq(sh("sqlite3 " .. T.q(path) .. " \"SELECT payload FROM events WHERE seq = " .. seq .. "\""),
+    [[{"a":[1.5,16,-0,"q\"\\\u000a\u0001\u007fé"],"b":1,"c":false,"d":0.1,"e":{},]]
+      .. [["f":{"y":{"x":true},"z":1},"é":9007199254740992}]] .. "\n")
+  local p = db:events(run.id, { kind = "json" })[1].payload
+  T.eq(p.a[1], 1.5)
+  T.eq(math.type(p.a[2]), "integer", "an integral float comes back as an integer")
+  T.eq(p.a[4], "q\"\\\n\1\127é")
+  T.eq(p.c, false)
+  T.eq(p.f.y.x, true)
+  T.eq(math.type(p["é"]), "integer")
+  T.eq(p.d, 0.1)
+  T.eq(next(p.e), nil)
+  -- rows written by something else: escapes, null, exponents, text that is not JSON
+  local sql = T.tmpdir() .. "/raw.sql"
+  local f = assert(io.open(sql, "w"))
+  for i, text in ipairs { [[{"u":"\u00e9\ud83d\ude00\/\t","n":[null,1e3,-2.5e-1,12345678901234567890]}]],
+    "[1,2", [["\ud800"]], '  [ true , "x" ]  ', "", "{\"a\":1,\"a\":2}" } do
+    f:write(("INSERT INTO events(run, seq, time, kind, payload) VALUES('%s', %d, 0, 'raw', '%s');\n")
+      :format(run.id, seq + i, text))
+  end
+  f:close()
+  T.eq(sh("sqlite3 " .. T.q(path) .. " < " .. T.q(sql)), "")
+  local raw = db:events(run.id, { kind = "raw" })
+  T.eq(#raw, 6)
+  T.eq(raw[1].payload.u, "é😀/\t")
+  local n = raw[1].payload.n
+  T.eq(type(n[1]), "userdata", "null is cjson.null")
+  T.eq(n[1], require("cjson").null)
+  T.eq(math.type(n[2]), "integer")
+  T.eq(n[2], 1000)
+  T.eq(n[3], -0.25)
+  T.eq(math.type(n[4]), "float", "too big for an integer")
+  T.eq(raw[2].payload, "[1,2", "not JSON: the text itself")
+  T.eq(raw[3].payload, [["\ud800"]], "a lone surrogate is not JSON either")
+  T.eq(raw[4].payload[1], true)
+  T.eq(raw[4].payload[2], "x")
+  T.eq(raw[5].payload, "")
+  T.eq(raw[6].payload.a, 2, "the last of duplicate keys wins")
+end)
