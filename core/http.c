@@ -15,15 +15,18 @@
 #include <strings.h>
 
 #define MAX_HEADERS 200
-#define POOL 64 /* easy handles kept for reuse: making one costs more than resetting it */
+/* Easy handles are kept for reuse (making one costs ~8k instructions, more
+ * than resetting it): as many as were ever in flight at once, up to POOL_MAX,
+ * so a burst of N requests makes N handles once, not again at every burst. */
+#define POOL_MAX 1024
 
 struct bt_http {
     CURLM *multi;
     bt_loop *loop;
     uint64_t timer;
     int running;
-    CURL *pool[POOL];
-    int npool;
+    CURL **pool;
+    int npool, pool_cap;
 };
 
 enum { MODE_UNDECIDED, MODE_BODY, MODE_SSE };
@@ -118,6 +121,7 @@ void bt_http_free(bt_http *h) {
     if (!h) return;
     while (h->npool)
         curl_easy_cleanup(h->pool[--h->npool]);
+    free(h->pool);
     curl_multi_cleanup(h->multi); /* closes cached connections via sock_cb */
     if (h->timer) bt_loop_timer_cancel(h->loop, h->timer);
     free(h);
@@ -321,8 +325,9 @@ static int set_method(bt_req *r, const bt_req_opts *o) {
     CURL *e = r->easy;
     int rc = 0;
     if (o->body) {
+        /* not copied: the caller keeps the body until bt_req_close */
         rc |= curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)o->body_len);
-        rc |= curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, o->body);
+        rc |= curl_easy_setopt(e, CURLOPT_POSTFIELDS, o->body);
     }
     if (strcmp(m, "GET") == 0 && !o->body)
         rc |= curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
@@ -387,15 +392,25 @@ int bt_req_start(bt_http *h, bt_req *r, const bt_req_opts *o, bt_req_cb cb, void
     return 0;
 }
 
+/* Keeps an easy handle for the next request (1), or says there is no room (0). */
+static int pool_put(bt_http *h, CURL *e) {
+    if (h->npool == h->pool_cap) {
+        int cap = h->pool_cap ? 2 * h->pool_cap : 64;
+        if (cap > POOL_MAX) return 0;
+        CURL **p = realloc(h->pool, (size_t)cap * sizeof *p);
+        if (!p) return 0;
+        h->pool = p;
+        h->pool_cap = cap;
+    }
+    curl_easy_reset(e); /* every option back to its default */
+    h->pool[h->npool++] = e;
+    return 1;
+}
+
 void bt_req_close(bt_req *r) {
     if (!r->h) return; /* never started, or closed already */
     unplug(r);
-    if (r->easy && r->h->npool < POOL) {
-        curl_easy_reset(r->easy); /* every option back to its default */
-        r->h->pool[r->h->npool++] = r->easy;
-    } else if (r->easy) {
-        curl_easy_cleanup(r->easy);
-    }
+    if (r->easy && !pool_put(r->h, r->easy)) curl_easy_cleanup(r->easy);
     r->easy = NULL;
     curl_slist_free_all(r->hdrs);
     r->hdrs = NULL;
