@@ -223,6 +223,20 @@ T.test("canon-2.4 a tool encoded once gives the key of what it is now", function
   T.eq(llm.request_key(req), ref_key(req))
 end)
 
+T.test("canon-1.5 the kept buffer: after errors, inside a metamethod, after a large value", function()
+  local big = string.rep("x", 300 * 1024) -- past what the buffer keeps between calls
+  T.eq(#json.encode({ big }), #big + 4)
+  T.raises(function() json.encode({ a = { 1, print } }) end, "json: cannot encode a value of type function")
+  T.raises(function() json.encode({ b = 0 / 0 }) end, "json: cannot encode " .. tostring(0 / 0))
+  T.eq(json.encode({ z = 1, a = { 2, "y" } }), '{"a":[2,"y"],"z":1}')
+  -- lua_geti runs __index, which encodes meanwhile: each output stays whole
+  local inner = setmetatable({ [2] = "b" }, { __index = function(_, i)
+    return i == 1 and json.encode({ k = { 1, 2 } }) or nil end })
+  T.eq(json.encode({ x = inner, y = "after" }), '{"x":["{\\"k\\":[1,2]}"],"y":"after"}') -- one key: [1]
+  T.eq(json.encode({ big, 1 }), '["' .. big .. '",1]')
+  T.eq(json.encode({}), "{}")
+end)
+
 T.test("canon-2.5 decode: integers and nulls in C; strip on request", function()
   local t = json.decode '{"a":null,"b":[1,2.0,null,{"c":null,"d":4.5}],"e":{"f":3e2}}'
   T.eq(t.a, json.null)
