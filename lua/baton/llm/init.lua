@@ -74,12 +74,15 @@ local function same(t) return t end
 
 -- A tool with only a name, a description and parameters (as baton.tools
 -- makes them) is encoded once (wire.tool_raw); any other is encoded each
--- time, its parameters table once (json.encoded).
+-- time, its parameters table once (json.encoded, asked only then: on every
+-- tool of every request it cost as much as the rest of this).
 local function key_tool(t)
   if type(t) ~= "table" or getmetatable(t) ~= nil then return t end
-  if type(t.parameters) == "table" then json.encoded(t.parameters) end
   for k in next, t do
-    if k ~= "name" and k ~= "description" and k ~= "parameters" then return t end
+    if k ~= "name" and k ~= "description" and k ~= "parameters" then
+      if type(t.parameters) == "table" then json.encoded(t.parameters) end
+      return t
+    end
   end
   return wire.tool_raw(key_tools, t, same)
 end
