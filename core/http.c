@@ -52,6 +52,9 @@ struct bt_req {
     char errbuf[CURL_ERROR_SIZE];
 };
 
+/* http_lua.c keeps a request in a userdata with a user value: 8-byte aligned. */
+_Static_assert(_Alignof(bt_req) <= 8, "bt_req must fit an 8-byte aligned userdata");
+
 size_t bt_req_size(void) {
     return sizeof(bt_req);
 }

@@ -19,9 +19,11 @@
 
 static char http_key; /* registry: lightuserdata bt_http */
 
+/* A userdata with a user value (the body: curl reads it in place) has its
+ * memory aligned to 8 bytes only; bt_req needs no more (http.c asserts it). */
 typedef struct {
     bt_wait *w; /* the wait in progress, NULL between waits */
-    _Alignas(16) char req[];
+    _Alignas(8) char req[];
 } lreq;
 
 static bt_req *req_of(lreq *l) {
