@@ -96,9 +96,15 @@ end
 
 -- alias_set (optional): json.aliases(req.key_aliases), made once by a
 -- caller that asks many keys with the same names (baton.llmcall).
+-- A list of plain tools seen before is encoded in C from the cache
+-- (json.tool_list: the same text, without a Lua loop over every field of
+-- every tool); else here, which fills the cache.
 function M.request_key(req, alias_set)
+  local tools = req.tools
+  local text = type(tools) == "table" and json.tool_list(tools, key_tools) or nil
   return json.request_hash({ model = req.model, system = req.system, messages = req.messages,
-                             schema = req.schema }, alias_set or req.key_aliases, tools_value(req.tools))
+                             schema = req.schema }, alias_set or req.key_aliases,
+                           not text and tools_value(tools) or nil, text)
 end
 
 -- Process-wide options, set by the engine from CLI flags.
