@@ -1,11 +1,12 @@
 /* canon_lua.c: the baton.canon module: the canonical JSON encoding and the
  * 64-bit FNV-1a hash behind baton.json (request keys, ledger, cassettes,
- * provider bodies, transcripts), and the in-place walk that fixes up what
- * cjson decodes (integers, nulls). Every LLM request encodes its whole
+ * provider bodies, transcripts), the in-place walk that fixes up what
+ * cjson decodes (integers, nulls), and the cached tool list of request keys. Every LLM request encodes its whole
  * conversation and tool schemas, so this runs in C; the rules are
  * baton.json's (sorted keys, no whitespace, integers as integers, floats
  * with 17 digits, only the escapes JSON requires) and must never change. */
 #include <math.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,13 +30,37 @@ typedef struct {
 } key_entry;
 
 /* The output and a stack of keys (nested objects push on top of their
- * parent's) live in a userdata so an error (longjmp) frees them. */
+ * parent's) live in a userdata so an error (longjmp) frees them. One per
+ * Lua state is kept and reused by canon.encode (an upvalue): a fresh one
+ * per call, with its finalizer and first allocations, cost more than
+ * encoding a small value. busy: in use by an encoding; a second one meanwhile
+ * (a metamethod run by lua_geti that encodes) takes a fresh one. Our own
+ * errors clear it (fail); an error raised inside a metamethod leaves it set,
+ * and every later call then takes a fresh buffer: slower, never wrong. */
 typedef struct {
     char *p;
     size_t len, cap;
     key_entry *keys;
     size_t nkeys, keycap;
+    int busy;
 } outbuf;
+
+#define KEEP_MAX (256 * 1024) /* a kept buffer grown past this is freed after use */
+
+/* Raises "json: ..." (as luaL_error) with b free again for the next call. */
+static _Noreturn void fail(lua_State *L, outbuf *b, const char *fmt, ...) {
+    va_list ap;
+    b->busy = 0;
+    va_start(ap, fmt);
+    lua_pushvfstring(L, fmt, ap);
+    va_end(ap);
+    lua_error(L);
+    abort(); /* lua_error does not return */
+}
+
+static void check_stack(lua_State *L, outbuf *b, int n, const char *msg) {
+    if (!lua_checkstack(L, n)) fail(L, b, "stack overflow (%s)", msg);
+}
 
 static int outbuf_gc(lua_State *L) {
     outbuf *b = lua_touserdata(L, 1);
@@ -56,7 +81,7 @@ static void grow(lua_State *L, outbuf *b, size_t n) {
     size_t cap = b->cap ? b->cap : 1024;
     while (cap < b->len + n) cap *= 2;
     char *p = realloc(b->p, cap);
-    if (!p) luaL_error(L, "json: out of memory");
+    if (!p) fail(L, b, "json: out of memory");
     b->p = p;
     b->cap = cap;
 }
@@ -146,12 +171,12 @@ static size_t format_integer(lua_Integer v, char *out) {
     return len;
 }
 
-static size_t format_number(lua_State *L, int idx, char *out) {
+static size_t format_number(lua_State *L, outbuf *b, int idx, char *out) {
     if (lua_isinteger(L, idx)) return format_integer(lua_tointeger(L, idx), out);
     lua_Number d = lua_tonumber(L, idx);
     if (isnan(d) || isinf(d)) {
         luaL_tolstring(L, idx, NULL);
-        luaL_error(L, "json: cannot encode %s", lua_tostring(L, -1));
+        fail(L, b, "json: cannot encode %s", lua_tostring(L, -1));
     }
     if (d == floor(d) && fabs(d) < 9007199254740992.0) return format_integer((lua_Integer)d, out);
     return (size_t)snprintf(out, 32, "%.17g", (double)d);
@@ -197,7 +222,7 @@ static size_t push_key(lua_State *L, outbuf *b) {
     if (b->nkeys == b->keycap) {
         size_t cap = b->keycap ? 2 * b->keycap : 64;
         key_entry *k = realloc(b->keys, cap * sizeof *k);
-        if (!k) luaL_error(L, "json: out of memory");
+        if (!k) fail(L, b, "json: out of memory");
         b->keys = k;
         b->keycap = cap;
     }
@@ -212,18 +237,18 @@ static void encode_object(lua_State *L, outbuf *b, int t, int depth, int array_m
     int top = lua_gettop(L);
     lua_pushnil(L);
     while (lua_next(L, t)) { /* key at -2, value at -1 */
-        luaL_checkstack(L, 3, "json: object too large");
+        check_stack(L, b, 3, "json: object too large");
         int tk = lua_type(L, -2);
         size_t at = push_key(L, b);
         key_entry *e = &b->keys[at];
         e->slot = lua_gettop(L); /* the value; its key just below */
         e->is_num = tk == LUA_TNUMBER;
         if (e->is_num) {
-            e->len = format_number(L, e->slot - 1, e->num);
+            e->len = format_number(L, b, e->slot - 1, e->num);
         } else if (tk == LUA_TSTRING) {
             e->s = lua_tolstring(L, e->slot - 1, &e->len);
         } else {
-            luaL_error(L, "json: cannot encode a key of type %s", lua_typename(L, tk));
+            fail(L, b, "json: cannot encode a key of type %s", lua_typename(L, tk));
         }
         lua_pushvalue(L, -2); /* the key again, for lua_next */
     }
@@ -255,7 +280,7 @@ static void put_text(lua_State *L, outbuf *b, int t) {
     size_t n;
     lua_rawgeti(L, t, 1);
     const char *s = lua_tolstring(L, -1, &n);
-    if (!s) luaL_error(L, "json: a raw fragment needs its text at [1]");
+    if (!s) fail(L, b, "json: a raw fragment needs its text at [1]");
     put(L, b, s, n);
     lua_pop(L, 1);
 }
@@ -287,8 +312,8 @@ static int put_raw(lua_State *L, outbuf *b, int t, int array_mt) {
 }
 
 static void encode_table(lua_State *L, outbuf *b, int t, int depth, int array_mt) {
-    if (depth > MAX_DEPTH) luaL_error(L, "json: nesting deeper than 100 (a cycle?)");
-    luaL_checkstack(L, 8, "json: nesting too deep");
+    if (depth > MAX_DEPTH) fail(L, b, "json: nesting deeper than 100 (a cycle?)");
+    check_stack(L, b, 8, "json: nesting too deep");
     if (put_raw(L, b, t, array_mt)) return;
     int top = lua_gettop(L);
     /* no [1]: an object unless empty, without counting its keys first */
@@ -321,7 +346,7 @@ static void encode_value(lua_State *L, outbuf *b, int idx, int depth, int array_
         put_quoted(L, b, s, n);
         break;
     case LUA_TNUMBER:
-        n = format_number(L, idx, num);
+        n = format_number(L, b, idx, num);
         put(L, b, num, n);
         break;
     case LUA_TBOOLEAN:
@@ -336,13 +361,13 @@ static void encode_value(lua_State *L, outbuf *b, int idx, int depth, int array_
             put(L, b, "null", 4);
             break;
         }
-        luaL_error(L, "json: cannot encode a value of type userdata");
+        fail(L, b, "json: cannot encode a value of type userdata");
         break;
     case LUA_TTABLE:
         encode_table(L, b, idx, depth, array_mt);
         break;
     default:
-        luaL_error(L, "json: cannot encode a value of type %s", luaL_typename(L, idx));
+        fail(L, b, "json: cannot encode a value of type %s", luaL_typename(L, idx));
     }
 }
 
@@ -362,13 +387,86 @@ static void free_outbuf(outbuf *b) {
 }
 
 /* canon.encode(v, array_mt[, raw_mt[, raws]]) -> string; raises "json: ..."
- * on what JSON cannot say (functions, cycles, NaN, infinity, odd keys). */
+ * on what JSON cannot say (functions, cycles, NaN, infinity, odd keys).
+ * Encodes into the state's kept buffer (upvalue 1) unless it is busy. */
 static int canon_encode(lua_State *L) {
     lua_settop(L, 4);
-    outbuf *b = new_outbuf(L);
+    outbuf *kept = lua_touserdata(L, lua_upvalueindex(1));
+    outbuf *b = kept->busy ? new_outbuf(L) : kept;
+    b->busy = 1;
+    b->len = b->nkeys = 0;
     encode_value(L, b, 1, 0, 2);
     lua_pushlstring(L, b->p ? b->p : "", b->len);
-    free_outbuf(b);
+    b->busy = 0;
+    if (b != kept || b->cap > KEEP_MAX) {
+        free_outbuf(b);
+        b->cap = b->keycap = 0;
+    }
+    return 1;
+}
+
+/* Whether the string key at idx is one of a plain tool's fields. */
+static int tool_field(lua_State *L, int idx) {
+    size_t n;
+    const char *k = lua_type(L, idx) == LUA_TSTRING ? lua_tolstring(L, idx, &n) : NULL;
+    return k && ((n == 4 && memcmp(k, "name", 4) == 0) ||
+                 (n == 11 && memcmp(k, "description", 11) == 0) ||
+                 (n == 10 && memcmp(k, "parameters", 10) == 0));
+}
+
+/* Pushes the cached text of tools[i] (1) when it is a plain tool found in
+ * cache, else pushes nothing (0). What wire.tool_raw(cache, t) would give:
+ * t has no metatable and no field but name (a string), description (nil or
+ * a string) and parameters (a table), and cache[parameters][name] is
+ * {description = <the same>, raw = json.raw(text)}. */
+static int push_tool_text(lua_State *L, lua_Integer i) {
+    int top = lua_gettop(L), t = top + 1;
+    if (lua_rawgeti(L, 1, i) != LUA_TTABLE || lua_getmetatable(L, t)) goto miss;
+    for (lua_pushnil(L); lua_next(L, t); lua_pop(L, 1))
+        if (!tool_field(L, -2)) goto miss;
+    if (lua_getfield(L, t, "parameters") != LUA_TTABLE || lua_getfield(L, t, "name") != LUA_TSTRING)
+        goto miss;
+    int d = lua_getfield(L, t, "description"); /* top + 4 */
+    if (d != LUA_TNIL && d != LUA_TSTRING) goto miss;
+    lua_pushvalue(L, top + 2);
+    if (lua_rawget(L, 2) != LUA_TTABLE) goto miss; /* by name: top + 5 */
+    lua_pushvalue(L, top + 3);
+    if (lua_rawget(L, top + 5) != LUA_TTABLE) goto miss; /* the entry: top + 6 */
+    lua_pushliteral(L, "description");
+    lua_rawget(L, top + 6);
+    if (!lua_rawequal(L, -1, top + 4)) goto miss;
+    lua_pushliteral(L, "raw");
+    if (lua_rawget(L, top + 6) != LUA_TTABLE || lua_rawgeti(L, -1, 1) != LUA_TSTRING) goto miss;
+    lua_replace(L, t);
+    lua_settop(L, t);
+    return 1;
+miss:
+    lua_settop(L, top);
+    return 0;
+}
+
+/* canon.tool_list(tools, cache) -> json.encode of the list of the cached
+ * raw tools | nil. llm.request_key's tools: a list (keys exactly 1..n, n >=
+ * 1, no metatable) of plain tools, each already in cache (wire.tool_cache,
+ * filled by wire.tool_raw); nil as soon as one is not, and Lua does it. The
+ * same text as the Lua way, without its loop over every field of every tool
+ * (~55k instructions a request for 8 tools). */
+static int canon_tool_list(lua_State *L) {
+    lua_settop(L, 2);
+    if (!lua_istable(L, 1) || !lua_istable(L, 2) || lua_getmetatable(L, 1)) return 0;
+    lua_Integer n = (lua_Integer)lua_rawlen(L, 1), count = 0;
+    if (n < 1 || n > 1000) return 0;
+    for (lua_pushnil(L); lua_next(L, 1); lua_pop(L, 1))
+        count++;
+    if (count != n) return 0; /* with every [i] set below: keys exactly 1..n */
+    luaL_checkstack(L, (int)(2 * n + 16), "json: too many tools");
+    lua_pushliteral(L, "[");
+    for (lua_Integer i = 1; i <= n; i++) {
+        if (i > 1) lua_pushliteral(L, ",");
+        if (!push_tool_text(L, i)) return 0;
+    }
+    lua_pushliteral(L, "]");
+    lua_concat(L, lua_gettop(L) - 2); /* "[", text, ",", text, ..., "]" */
     return 1;
 }
 
@@ -426,8 +524,8 @@ static int canon_normalize(lua_State *L) {
     return 1;
 }
 
-static const luaL_Reg canon_funcs[] = {{"encode", canon_encode},
-                                       {"fnv1a64", canon_fnv1a64},
+static const luaL_Reg canon_funcs[] = {{"fnv1a64", canon_fnv1a64},
+                                       {"tool_list", canon_tool_list},
                                        {"normalize", canon_normalize},
                                        {NULL, NULL}};
 
@@ -437,5 +535,8 @@ int luaopen_baton_canon(lua_State *L) {
     lua_setfield(L, -2, "__gc");
     lua_pop(L, 1);
     luaL_newlib(L, canon_funcs);
+    new_outbuf(L); /* the kept buffer */
+    lua_pushcclosure(L, canon_encode, 1);
+    lua_setfield(L, -2, "encode");
     return 1;
 }

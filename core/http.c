@@ -15,15 +15,18 @@
 #include <strings.h>
 
 #define MAX_HEADERS 200
-#define POOL 64 /* easy handles kept for reuse: making one costs more than resetting it */
+/* Easy handles are kept for reuse (making one costs ~8k instructions, more
+ * than resetting it): as many as were ever in flight at once, up to POOL_MAX,
+ * so a burst of N requests makes N handles once, not again at every burst. */
+#define POOL_MAX 1024
 
 struct bt_http {
     CURLM *multi;
     bt_loop *loop;
     uint64_t timer;
     int running;
-    CURL *pool[POOL];
-    int npool;
+    CURL **pool;
+    int npool, pool_cap;
 };
 
 enum { MODE_UNDECIDED, MODE_BODY, MODE_SSE };
@@ -48,6 +51,9 @@ struct bt_req {
     char msg[CURL_ERROR_SIZE + 128];
     char errbuf[CURL_ERROR_SIZE];
 };
+
+/* http_lua.c keeps a request in a userdata with a user value: 8-byte aligned. */
+_Static_assert(_Alignof(bt_req) <= 8, "bt_req must fit an 8-byte aligned userdata");
 
 size_t bt_req_size(void) {
     return sizeof(bt_req);
@@ -118,6 +124,7 @@ void bt_http_free(bt_http *h) {
     if (!h) return;
     while (h->npool)
         curl_easy_cleanup(h->pool[--h->npool]);
+    free(h->pool);
     curl_multi_cleanup(h->multi); /* closes cached connections via sock_cb */
     if (h->timer) bt_loop_timer_cancel(h->loop, h->timer);
     free(h);
@@ -321,8 +328,9 @@ static int set_method(bt_req *r, const bt_req_opts *o) {
     CURL *e = r->easy;
     int rc = 0;
     if (o->body) {
+        /* not copied: the caller keeps the body until bt_req_close */
         rc |= curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)o->body_len);
-        rc |= curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, o->body);
+        rc |= curl_easy_setopt(e, CURLOPT_POSTFIELDS, o->body);
     }
     if (strcmp(m, "GET") == 0 && !o->body)
         rc |= curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
@@ -345,7 +353,9 @@ static int set_options(bt_req *r, const bt_req_opts *o) {
     rc |= curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
     rc |= curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
     rc |= curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
-    rc |= curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, ""); /* what curl can decode */
+    /* No CURLOPT_ACCEPT_ENCODING: replies are a few KB (SSE is not compressed
+     * anyway), and asking for gzip/br cost ~6k instructions a request in
+     * curl's own header formatting, plus inflating. */
     rc |= curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     if (o->timeout > 0) rc |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(o->timeout * 1000));
     if (o->connect_timeout > 0)
@@ -387,15 +397,25 @@ int bt_req_start(bt_http *h, bt_req *r, const bt_req_opts *o, bt_req_cb cb, void
     return 0;
 }
 
+/* Keeps an easy handle for the next request (1), or says there is no room (0). */
+static int pool_put(bt_http *h, CURL *e) {
+    if (h->npool == h->pool_cap) {
+        int cap = h->pool_cap ? 2 * h->pool_cap : 64;
+        if (cap > POOL_MAX) return 0;
+        CURL **p = realloc(h->pool, (size_t)cap * sizeof *p);
+        if (!p) return 0;
+        h->pool = p;
+        h->pool_cap = cap;
+    }
+    curl_easy_reset(e); /* every option back to its default */
+    h->pool[h->npool++] = e;
+    return 1;
+}
+
 void bt_req_close(bt_req *r) {
     if (!r->h) return; /* never started, or closed already */
     unplug(r);
-    if (r->easy && r->h->npool < POOL) {
-        curl_easy_reset(r->easy); /* every option back to its default */
-        r->h->pool[r->h->npool++] = r->easy;
-    } else if (r->easy) {
-        curl_easy_cleanup(r->easy);
-    }
+    if (r->easy && !pool_put(r->h, r->easy)) curl_easy_cleanup(r->easy);
     r->easy = NULL;
     curl_slist_free_all(r->hdrs);
     r->hdrs = NULL;

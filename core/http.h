@@ -22,7 +22,7 @@ typedef void (*bt_req_cb)(void *ud);
 typedef struct {
     const char *method; /* "GET", "POST", ...; NULL: POST with a body, else GET */
     const char *url;    /* http:// or https:// only */
-    const char *body;   /* copied; NULL for none */
+    const char *body;   /* not copied: valid until bt_req_close; NULL for none */
     size_t body_len;
     const char *const *headers; /* "Name: value" lines */
     int nheaders;

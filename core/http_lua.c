@@ -19,9 +19,11 @@
 
 static char http_key; /* registry: lightuserdata bt_http */
 
+/* A userdata with a user value (the body: curl reads it in place) has its
+ * memory aligned to 8 bytes only; bt_req needs no more (http.c asserts it). */
 typedef struct {
     bt_wait *w; /* the wait in progress, NULL between waits */
-    _Alignas(16) char req[];
+    _Alignas(8) char req[];
 } lreq;
 
 static bt_req *req_of(lreq *l) {
@@ -250,9 +252,11 @@ static int http_request(lua_State *L) {
     o.stream = !lua_isnil(L, 2);
     o.headers = header_lines(L, &o.nheaders);
     bt_http *h = http_of(L);
-    lreq *l = lua_newuserdatauv(L, sizeof(lreq) + bt_req_size(), 0);
+    lreq *l = lua_newuserdatauv(L, sizeof(lreq) + bt_req_size(), 1);
     memset(l, 0, sizeof(lreq) + bt_req_size());
     luaL_setmetatable(L, REQ_MT);
+    lua_getfield(L, 1, "body"); /* curl reads the body in place: it lives as long as l */
+    lua_setiuservalue(L, -2, 1);
     char err[256];
     if (bt_req_start(h, req_of(l), &o, on_progress, l, err, sizeof err) != 0)
         return bt_fail(L, "transport", "%s", err);

@@ -63,10 +63,16 @@ end
 -- head, words renamed by aliases (nil, a table or json.aliases(table)), then
 -- "tools" appended as it is. json.aliases compiles a word -> name table once
 -- (a copy: later changes to the table are not seen), for many keys.
+-- tools_text (optional): the encoding of tools, made already (json.tool_list).
 M.aliases = reqkey.aliases
-function M.request_hash(head, aliases, tools)
-  return reqkey.hash(M.encode(head), aliases, tools ~= nil and M.encode(tools) or nil)
+function M.request_hash(head, aliases, tools, tools_text)
+  return reqkey.hash(M.encode(head), aliases, tools_text or (tools ~= nil and M.encode(tools) or nil))
 end
+
+-- json.tool_list(tools, cache) -> the encoding of a list of plain tools
+-- (name, description, parameters) each already in cache (wire.tool_cache,
+-- filled by wire.tool_raw), or nil when one is not (in C: baton.canon).
+M.tool_list = canon.tool_list
 
 -- 64-bit FNV-1a over the bytes of s, as 16 lowercase hex digits.
 M.fnv1a64 = canon.fnv1a64

@@ -122,13 +122,15 @@ function M:chat(req)
   if resp and #attempts == 0 then -- a provider that reports no attempts: one billed call
     attempts = { { usage = resp.usage or {}, cost = resp.cost, latency = sys.clock() - t0 } }
   end
-  -- the ledger rows and the money they cost land in one transaction
+  -- the ledger rows and the money they cost land in one transaction. The
+  -- reply is stored in baton.json's encoding (C; cjson.encode cost ~3x as
+  -- much, formatting every number as a float); cjson decodes either.
   self.e.db:tx(function()
     for i, a in ipairs(attempts) do
       a.attempt = a.attempt or i
       local last = resp and i == #attempts
       record(self, req, a, last and key or (key .. "~" .. i), last and "ok" or (a.status or "retry"),
-        last and cjson.encode(resp) or nil)
+        last and json.encode(resp) or nil)
       self:spend(a.usage or {}, a.cost, false)
     end
     if #attempts > 0 then self.e.db:update_run(self.e.run.id, { spent = self.e.run.spent }) end

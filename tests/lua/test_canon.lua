@@ -223,6 +223,58 @@ T.test("canon-2.4 a tool encoded once gives the key of what it is now", function
   T.eq(llm.request_key(req), ref_key(req))
 end)
 
+T.test("canon-1.5 the kept buffer: after errors, inside a metamethod, after a large value", function()
+  local big = string.rep("x", 300 * 1024) -- past what the buffer keeps between calls
+  T.eq(#json.encode({ big }), #big + 4)
+  T.raises(function() json.encode({ a = { 1, print } }) end, "json: cannot encode a value of type function")
+  T.raises(function() json.encode({ b = 0 / 0 }) end, "json: cannot encode " .. tostring(0 / 0))
+  T.eq(json.encode({ z = 1, a = { 2, "y" } }), '{"a":[2,"y"],"z":1}')
+  -- lua_geti runs __index, which encodes meanwhile: each output stays whole
+  local inner = setmetatable({ [2] = "b" }, { __index = function(_, i)
+    return i == 1 and json.encode({ k = { 1, 2 } }) or nil end })
+  T.eq(json.encode({ x = inner, y = "after" }), '{"x":["{\\"k\\":[1,2]}"],"y":"after"}') -- one key: [1]
+  T.eq(json.encode({ big, 1 }), '["' .. big .. '",1]')
+  T.eq(json.encode({}), "{}")
+end)
+
+T.test("canon-2.6 json.tool_list: the cached tools' text in C, or nil (then Lua does it)", function()
+  local wire = require "baton.llm.wire"
+  local p1, p2 = { type = "object" }, { type = "object", required = setmetatable({}, json.array_mt) }
+  local tools = { { name = "a", description = "one", parameters = p1 }, { name = "b", parameters = p2 } }
+  local cache = wire.tool_cache()
+  T.eq(json.tool_list(tools, cache), nil) -- nothing cached yet
+  local raws = {}
+  for i, t in ipairs(tools) do raws[i] = wire.tool_raw(cache, t, function(x) return x end) end
+  local want = json.encode(raws)
+  T.eq(want, json.encode(tools))
+  T.eq(json.tool_list(tools, cache), want)
+  tools[1].description = "changed"
+  T.eq(json.tool_list(tools, cache), nil)
+  tools[1].description = "one"
+  tools[2].strict = true
+  T.eq(json.tool_list(tools, cache), nil)
+  tools[2].strict = nil
+  tools.extra = 1
+  T.eq(json.tool_list(tools, cache), nil)
+  tools.extra = nil
+  T.eq(json.tool_list(tools, cache), want)
+  T.eq(json.tool_list({}, cache), nil)
+  T.eq(json.tool_list({ tools[1], nil, tools[2] }, cache), nil)
+  T.eq(json.tool_list(setmetatable({ tools[1] }, {}), cache), nil)
+  T.eq(json.tool_list({ setmetatable({ name = "a", description = "one", parameters = p1 }, {}) }, cache), nil)
+  T.eq(json.tool_list({ { name = "a", description = "one", parameters = p1, [1] = 2 } }, cache), nil)
+  T.eq(json.tool_list({ { name = "a", description = "one", parameters = {} } }, cache), nil)
+  T.eq(json.tool_list({ { name = "a", description = "one", parameters = p1 } }, cache), "[" .. raws[1][1] .. "]")
+  T.eq(json.tool_list({ "a" }, cache), nil)
+  -- request keys: the Lua way (first call) and the C way (second) agree with the plain encoding
+  local req = { model = "m", tools = { { name = "t", description = "d", parameters = p2 }, tools[1] } }
+  local whole = json.fnv1a64(json.encode { model = "m", tools = req.tools })
+  T.eq(llm.request_key(req), whole)
+  T.eq(llm.request_key(req), whole)
+  req.tools[1].parameters = p1
+  T.eq(llm.request_key(req), json.fnv1a64(json.encode { model = "m", tools = req.tools }))
+end)
+
 T.test("canon-2.5 decode: integers and nulls in C; strip on request", function()
   local t = json.decode '{"a":null,"b":[1,2.0,null,{"c":null,"d":4.5}],"e":{"f":3e2}}'
   T.eq(t.a, json.null)

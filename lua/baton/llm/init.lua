@@ -74,12 +74,15 @@ local function same(t) return t end
 
 -- A tool with only a name, a description and parameters (as baton.tools
 -- makes them) is encoded once (wire.tool_raw); any other is encoded each
--- time, its parameters table once (json.encoded).
+-- time, its parameters table once (json.encoded, asked only then: on every
+-- tool of every request it cost as much as the rest of this).
 local function key_tool(t)
   if type(t) ~= "table" or getmetatable(t) ~= nil then return t end
-  if type(t.parameters) == "table" then json.encoded(t.parameters) end
   for k in next, t do
-    if k ~= "name" and k ~= "description" and k ~= "parameters" then return t end
+    if k ~= "name" and k ~= "description" and k ~= "parameters" then
+      if type(t.parameters) == "table" then json.encoded(t.parameters) end
+      return t
+    end
   end
   return wire.tool_raw(key_tools, t, same)
 end
@@ -93,9 +96,15 @@ end
 
 -- alias_set (optional): json.aliases(req.key_aliases), made once by a
 -- caller that asks many keys with the same names (baton.llmcall).
+-- A list of plain tools seen before is encoded in C from the cache
+-- (json.tool_list: the same text, without a Lua loop over every field of
+-- every tool); else here, which fills the cache.
 function M.request_key(req, alias_set)
+  local tools = req.tools
+  local text = type(tools) == "table" and json.tool_list(tools, key_tools) or nil
   return json.request_hash({ model = req.model, system = req.system, messages = req.messages,
-                             schema = req.schema }, alias_set or req.key_aliases, tools_value(req.tools))
+                             schema = req.schema }, alias_set or req.key_aliases,
+                           not text and tools_value(tools) or nil, text)
 end
 
 -- Process-wide options, set by the engine from CLI flags.
