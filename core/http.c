@@ -353,9 +353,7 @@ static int set_options(bt_req *r, const bt_req_opts *o) {
     rc |= curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
     rc |= curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
     rc |= curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
-    /* No CURLOPT_ACCEPT_ENCODING: replies are a few KB (SSE is not compressed
-     * anyway), and asking for gzip/br cost ~6k instructions a request in
-     * curl's own header formatting, plus inflating. */
+    rc |= curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, ""); /* what curl can decode */
     rc |= curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     if (o->timeout > 0) rc |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(o->timeout * 1000));
     if (o->connect_timeout > 0)
