@@ -1,0 +1,12 @@
+/* canon_bind.h: what the two files of the baton.canon binding share
+ * (core/canon_lua.c: the encoder and the opener; core/canon_bind_more.c: the
+ * hash, the decode walk and the cached tool list). */
+#ifndef BATON_CANON_BIND_H
+#define BATON_CANON_BIND_H
+#include "aliases.h"
+#include "luax.h"
+
+/* Sets fnv1a64, tool_list and normalize in the table on top. */
+void canonb_more_funcs(lua_State *L);
+
+#endif
