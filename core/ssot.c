@@ -323,6 +323,7 @@ int bt_ssot_flush(bt_ssot *db) {
     int err = ssot_sqlerr(db, rc);
     if (!sqlite3_get_autocommit(db->db)) sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
     db->run_seen[0] = 0;
+    db->lost = 1; /* the tasks whose rows were in it must hear of it too */
     return err;
 }
 

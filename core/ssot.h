@@ -59,8 +59,9 @@ int bt_ssot_pending(const bt_ssot *db);
  * with code "intx" while a unit is open (try again later); FAIL when the
  * COMMIT failed or SQLite had rolled the group back (code "rolledback"):
  * the group's writes are then lost, and the caller must say so. After such
- * a loss every new unit fails the same way until a caller that does not
- * defer has been told (by its flush or its next unit). */
+ * a loss (a failed COMMIT too) every new unit and flush fails the same way
+ * until a caller that does not defer has been told (by its flush or its
+ * next unit). */
 int bt_ssot_flush(bt_ssot *db);
 
 /* A named value for create/update calls; json marks text that is JSON. */

@@ -59,6 +59,7 @@ static void wake_all(ssot_box *b, int rc) {
 static void group_idle(void *ud) {
     ssot_box *b = ud;
     if (!b->db || (!b->waiters && !bt_ssot_pending(b->db))) return;
+    bt_ssot_defer(b->db, 1); /* on the tasks' behalf: a loss stays for the controller to hear */
     int rc = bt_ssot_flush(b->db);
     if (rc == BT_SSOT_MISUSE) return; /* a unit is open: the next idle pass commits */
     wake_all(b, rc);
