@@ -33,7 +33,16 @@ return r
 LUA
 }
 
+# Stops with a message: the mock goes too (a failure in the piped results()
+# runs in a subshell, where the EXIT trap does not).
+die() { echo "$*"; [ -n "${MOCK:-}" ] && kill "$MOCK" 2>/dev/null; exit 1; }
+
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+
+# How many requests the mock on port $1 has answered so far (GET /stats).
+served() {
+  python3 -c "import json,sys,urllib.request as u; print(json.load(u.urlopen('http://127.0.0.1:%s/stats' % sys.argv[1]))['requests'])" "$1"
+}
 
 # measure N LATENCY_MS: REPEAT runs against one mock; prints the table line.
 measure() {
@@ -45,12 +54,15 @@ measure() {
   local port; port=$(head -1 "$TMP/port")
   : > "$TMP/wall"; : > "$TMP/cpu"; : > "$TMP/rss"
   for i in $(seq "$REPEAT"); do
-    local ws="$TMP/ws-$n-$lat-$i" rc=0
+    local ws="$TMP/ws-$n-$lat-$i" rc=0 before
+    before=$(served "$port")
     make_project "$ws"
     ( cd "$ws" && OPENAI_API_KEY=bench OPENAI_BASE_URL="http://127.0.0.1:$port/v1" \
       /usr/bin/time -f "%e %U %S %M" -o "$TMP/time" "$BATON" run "write $n files" \
       --team bench --jobs "$jobs" --quiet --max-iterations 1000 > /dev/null 2> "$TMP/err" ) || rc=$?
-    if [ "$rc" -ne "$want" ]; then echo "run failed (exit $rc, expected $want):"; cat "$TMP/err"; exit 1; fi
+    if [ "$rc" -ne "$want" ]; then cat "$TMP/err"; die "run failed (exit $rc, expected $want)"; fi
+    local made=$(( $(served "$port") - before ))
+    if [ "$made" -ne "$reqs" ]; then die "run made $made LLM requests, the workflow has $reqs"; fi
     read -r wall user sys rss < <(tail -1 "$TMP/time")
     echo "$wall" >> "$TMP/wall"
     echo "$user $sys" | awk '{print $1 + $2}' >> "$TMP/cpu"
