@@ -70,14 +70,18 @@ static void group_gone(void *ud) {
     b->idle = NULL;
 }
 
-void ssotb_group_close(ssot_box *b) {
-    if (!b->db) return;
-    int rc = bt_ssot_pending(b->db) ? bt_ssot_flush(b->db) : BT_SSOT_OK;
+/* Leaves group mode after a flush that returned rc: the waiters hear rc,
+ * the loop hook goes. */
+static void leave_group(ssot_box *b, int rc) {
     wake_all(b, rc);
     if (b->idle) bt_wait_idle_remove(b->idle);
     b->idle = NULL;
     b->group = 0;
     bt_ssot_group(b->db, 0);
+}
+
+void ssotb_group_close(ssot_box *b) {
+    if (b->db) leave_group(b, bt_ssot_pending(b->db) ? bt_ssot_flush(b->db) : BT_SSOT_OK);
 }
 
 /* db:group(on) -> true | nil, msg, code. Off commits what is pending. */
@@ -92,11 +96,7 @@ static int db_group(lua_State *L) {
     } else if (b->group) {
         int rc = bt_ssot_flush(db);
         if (rc == BT_SSOT_MISUSE) return luaL_error(L, "db:group(false): inside a transaction");
-        wake_all(b, rc);
-        if (b->idle) bt_wait_idle_remove(b->idle);
-        b->idle = NULL;
-        b->group = 0;
-        bt_ssot_group(db, 0);
+        leave_group(b, rc);
         if (rc) return ssotb_fail(L, db, rc);
     }
     lua_pushboolean(L, 1);

@@ -143,7 +143,11 @@ int bt_ssot_runs(bt_ssot *db, bt_ssot_row_fn fn, void *ctx) {
 static const char *const run_fields[] = {
     "status", "iteration", "retry_used", "retry_max", "spent", "controller_pid", "meta", "policy",
     "team",   "models",    "budgets",    "workspace", NULL};
-enum { SPENT_FIELD = 4 }; /* run_fields[SPENT_FIELD] is "spent" */
+
+/* An update of spent alone: its ledger rows journal it (no run event). */
+static int spent_only(const bt_ssot_val *f, int n) {
+    return n == 1 && strcmp(f[0].name, "spent") == 0;
+}
 
 /* The index of v's field in run_fields, or -1 after recording the error. */
 static int check_run_field(bt_ssot *db, const bt_ssot_val *v) {
@@ -218,8 +222,7 @@ static int update_run(bt_ssot *db, const char *id, const bt_ssot_val *f, int n) 
     }
     if (own) sqlite3_finalize(st);
     else sqlite3_reset(st); /* releases the row and the bound text */
-    if (rc || mask == 1u << SPENT_FIELD) /* spending is journaled by its ledger rows */
-        return rc;
+    if (rc || spent_only(f, n)) return rc;
     char payload[600];
     snprintf(payload, sizeof payload, "{\"updated\":%s}", names);
     return bt_ssot_event(db, id, "ssot", "run", payload, NULL);
@@ -236,7 +239,7 @@ static int single_ok(bt_ssot *db) {
 int bt_ssot_update_run(bt_ssot *db, const char *id, const bt_ssot_val *f, int n) {
     char rid[BT_SSOT_IDLEN];
     if (n > 16) return ssot_err(db, BT_SSOT_MISUSE, "field", "too many run fields");
-    if (n == 1 && strcmp(f[0].name, "spent") == 0 && single_ok(db)) { /* not journaled */
+    if (spent_only(f, n) && single_ok(db)) { /* one statement, not journaled */
         int rc = bt_ssot_resolve(db, "runs", id, rid);
         return rc ? rc : update_run(db, rid, f, n);
     }

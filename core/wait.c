@@ -108,7 +108,7 @@ void bt_wait_idle_remove(bt_idle *h) {
 
 void bt_glue_idle(glue *g) {
     for (bt_idle *h = g->idles, *next; h; h = next) {
-        next = h->next; /* fn may not remove itself, but stay safe */
+        next = h->next; /* read first: fn must not remove a hook, but this costs nothing */
         h->fn(h->ud);
     }
 }

@@ -53,13 +53,6 @@ function M.describe(e, task, shared)
   return table.concat(lines, "\n")
 end
 
--- Runs fn in one SSOT transaction. A database that cannot begin or commit
--- one stops the run (resumable), rather than losing journal rows quietly.
-local function in_tx(e, fn)
-  local ok, err = e.db:tx(function() fn() return true end)
-  if not ok then errors.raise(errors.FAILED, "%s", tostring(err)) end
-end
-
 -- The transcript is the canonical JSON array of the messages. A message
 -- does not change once its turn is saved, so each is encoded once (c.encoded
 -- holds the fragments so far) rather than the whole array every turn.
@@ -121,7 +114,7 @@ function M.converse(e, c)
     -- span a yield, or another task's writes would join it.
     local yields = false
     for _, call in ipairs(msg.tool_calls) do yields = yields or tools.yields(call.name) end
-    if yields then run_tools() else in_tx(e, run_tools) end
+    if yields then run_tools() else e:tx(run_tools) end
     if t.outcome then return t.outcome end
   end
   return { status = "BLOCKED", reason = string.format("ran out of turns (%d)", role.max_turns or 12) }
@@ -134,13 +127,13 @@ function M.run_task(e, task, agent_name, epoch)
   local t = { h = e:harness_for(agent_name, role), task = task, round = e.round, agent = agent_name }
   t.describe_task = function() return M.describe(e, task, true) end
   local c = { agent = agent_name, role = role, task = task, tool_ctx = t, defer_save = true }
-  in_tx(e, function() -- the journal row and the reads of the prompt under one lock
+  e:tx(function() -- the journal row and the reads of the prompt under one lock
     e:emit("task.start", { task = task.id, agent = agent_name })
     c.messages = { { role = "user", content = M.describe(e, task, true) } }
   end)
   local outcome = M.converse(e, c)
   local ok, err, code
-  in_tx(e, function() -- the last transcript, the completion and its journal row together
+  e:tx(function() -- the last transcript, the completion and its journal row together
     save_transcript(e, c)
     ok, err, code = e.db:complete(task.id, agent_name, epoch, outcome.status, outcome.reason)
     e:emit("task.end", { task = task.id, agent = agent_name, status = outcome.status,

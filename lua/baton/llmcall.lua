@@ -38,9 +38,9 @@ function M:check_budget()
   if b.requests and (s.requests or 0) >= b.requests then over("request", s.requests or 0, b.requests, "requests") end
 end
 
--- Adds one billed attempt to run.spent; save: write it to the SSOT too
--- (chat adds a request's attempts, then writes once).
-function M:spend(usage, cost, save)
+-- Adds one billed attempt to run.spent (in memory: chat writes a request's
+-- attempts to the SSOT once, with their ledger rows).
+function M:spend(usage, cost)
   local run = self.e.run
   local s = run.spent or {}
   s.tokens = (s.tokens or 0) + (usage.input_tokens or 0) + (usage.output_tokens or 0)
@@ -49,7 +49,6 @@ function M:spend(usage, cost, save)
   s.requests = (s.requests or 0) + 1
   if cost then s.usd = (s.usd or 0) + cost else s.usd_unknown = true end
   run.spent = s
-  if save ~= false then self.e.db:update_run(run.id, { spent = s }) end
 end
 
 -- The run's ids in creation order ("T1", "T2"...; the run id is "RUN"), so
@@ -131,7 +130,7 @@ function M:chat(req)
       local last = resp and i == #attempts
       record(self, req, a, last and key or (key .. "~" .. i), last and "ok" or (a.status or "retry"),
         last and json.encode(resp) or nil)
-      self:spend(a.usage or {}, a.cost, false)
+      self:spend(a.usage or {}, a.cost)
     end
     if #attempts > 0 then self.e.db:update_run(self.e.run.id, { spent = self.e.run.spent }) end
     self.e:emit("llm", { agent = req.agent, model = req.model, latency = sys.clock() - t0,
