@@ -2,7 +2,8 @@
 -- open and refusals, runs, requirements and ids, the transition table
 -- (exhaustively), claims and leases, dependencies and cycles, contracts and
 -- the validator, snapshots, the journal, the LLM ledger and bad input.
--- The multi-process and crash tests are in test_ssot_procs.lua.
+-- The multi-process and crash tests are in test_ssot_procs.lua, the group
+-- commit ones in test_ssot_group.lua.
 local T = ...
 local ssot = require "baton.ssot"
 local sys = require "baton.sys"
@@ -639,102 +640,7 @@ T.test("ssot-10.1 wrong types raise naming the culprit", function()
     "unknown requirement option 'number'")
 end)
 
--- Group commit (db:group / db:sync): a task's writes wait for the loop's next
--- idle point; a second connection shows what is committed.
 local loop = require "baton.loop"
-
-local function committed(path, run, kind)
-  local other <close> = assert(ssot.open(path))
-  return #other:events(run, { kind = kind })
-end
-
-T.test("ssot-24.1 group: tasks' writes commit when the loop idles; the controller's at once", function()
-  local db, run, dir = fresh()
-  local path = dir .. "/.baton/baton.db"
-  T.eq(db:group(true), true)
-  local seen = {}
-  local tasks = {}
-  for i = 1, 3 do
-    tasks[i] = loop.spawn(function()
-      db:event(run.id, "t" .. i, "g", { i = i })
-      db:tx(function() db:event(run.id, "t" .. i, "g", { i = i, second = true }) end)
-      seen[i] = committed(path, run.id, "g") -- tasks are ready all along: nothing idled yet
-    end)
-  end
-  loop.wait_all(tasks)
-  T.eq(table.concat(seen, " "), "0 0 0")
-  T.eq(committed(path, run.id, "g"), 6, "the join commits the group when the loop idles")
-  db:event(run.id, "controller", "main", {})
-  T.eq(committed(path, run.id, "main"), 1, "outside tasks a write is durable on return")
-  -- a controller write commits a group left pending by tasks
-  loop.wait_all { loop.spawn(function() db:event(run.id, "t", "late", {}) end) }
-  T.eq(committed(path, run.id, "late"), 1, "the join settles the group when it returns")
-  local t = loop.spawn(function() db:event(run.id, "t", "later", {}) end)
-  loop.run()
-  T.eq(committed(path, run.id, "later"), 1, "loop.run settles it too")
-end)
-
-T.test("ssot-24.2 group: a failed unit rolls back alone; the others' writes stay", function()
-  local db, run, dir = fresh()
-  local path = dir .. "/.baton/baton.db"
-  db:group(true)
-  local errs = {}
-  loop.wait_all {
-    loop.spawn(function() db:event(run.id, "a", "keep", {}) end),
-    loop.spawn(function()
-      errs[1] = select(2, pcall(db.tx, db, function()
-        db:event(run.id, "b", "drop", {})
-        error("unit fails", 0)
-      end))
-    end),
-    loop.spawn(function() db:tx(function() db:event(run.id, "c", "keep", {}) end) end),
-    loop.spawn(function() errs[2] = select(2, pcall(db.claim, db, "nosuch", "x")) end),
-  }
-  T.eq(errs[1], "unit fails")
-  T.eq(errs[2], "unknown requirement 'nosuch'")
-  T.eq(committed(path, run.id, "keep"), 2)
-  T.eq(committed(path, run.id, "drop"), 0)
-end)
-
-T.test("ssot-24.3 db:sync waits for the group commit in a task, commits at once elsewhere", function()
-  local db, run, dir = fresh()
-  local path = dir .. "/.baton/baton.db"
-  db:group(true)
-  local after = {}
-  local tasks = {}
-  for i = 1, 4 do
-    tasks[i] = loop.spawn(function()
-      db:event(run.id, "t", "s", { i = i })
-      T.eq(db:sync(), true)
-      after[i] = committed(path, run.id, "s") -- every task's row: one commit for all
-    end)
-  end
-  loop.wait_all(tasks)
-  T.eq(table.concat(after, " "), "4 4 4 4")
-  T.eq(db:sync(), true, "nothing pending")
-  local err
-  loop.wait_all { loop.spawn(function()
-    db:event(run.id, "t", "x", {})
-    err = select(2, pcall(db.tx, db, function() return db:sync() end))
-  end) }
-  T.match(err, ": db:sync: inside a transaction$")
-  T.raises(function() db:group("yes") end, "bad argument #1 to 'group' (boolean expected, got string)")
-end)
-
-T.test("ssot-24.4 group: turning it off and closing commit what is pending", function()
-  local db, run, dir = fresh()
-  local path = dir .. "/.baton/baton.db"
-  db:group(true)
-  local co = coroutine.wrap(function() db:event(run.id, "co", "off", {}) end)
-  co() -- a plain coroutine is yieldable: its write joins the group too
-  T.eq(committed(path, run.id, "off"), 0)
-  T.eq(db:group(false), true)
-  T.eq(committed(path, run.id, "off"), 1)
-  db:group(true)
-  coroutine.wrap(function() db:event(run.id, "co", "closed", {}) end)()
-  db:close()
-  T.eq(committed(path, run.id, "closed"), 1, "close commits the group")
-end)
 
 T.test("ssot-8.3 journal seqs stay dense across two connections, rollbacks and the group", function()
   local db, run, dir = fresh()
