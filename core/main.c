@@ -213,7 +213,7 @@ static int needs_http(int argc, char **argv) {
 int main(int argc, char **argv) {
     signal(SIGPIPE, SIG_IGN); /* a closed socket or pipe is an error value, not death */
     /* SQLite's memory statistics (which nothing reads) cost a mutex and a
-     * size lookup on each of its ~110 small allocations per task; its
+     * size lookup on each of its ~220 allocations per task; its
      * lookaside, the other remedy, is compiled out of Debian's libsqlite3 */
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
     /* libcurl's thirty libraries load while the run starts up (runner.header
