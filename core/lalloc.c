@@ -52,17 +52,24 @@ static int new_chunk(bt_lheap *h) {
     return 1;
 }
 
-static void *pool_get(bt_lheap *h, size_t cls) {
+/* A block of class cls from its free list or the bump region; NULL when
+ * both are empty (inline: it is most of the fast path). */
+static inline void *take(bt_lheap *h, size_t cls) {
     void **block = h->free[cls];
     if (block) {
         h->free[cls] = *block;
         return block;
     }
     size_t size = cls * BT_LALLOC_STEP;
-    if ((size_t)(h->end - h->bump) < size && !new_chunk(h)) return NULL;
+    if ((size_t)(h->end - h->bump) < size) return NULL;
     block = (void **)h->bump;
     h->bump += size;
     return block;
+}
+
+static void *pool_get(bt_lheap *h, size_t cls) {
+    void *block = take(h, cls);
+    return block || !new_chunk(h) ? block : take(h, cls);
 }
 
 static void give_back(bt_lheap *h, void *ptr, size_t size) {
@@ -90,7 +97,7 @@ static void *pool_realloc(bt_lheap *h, void *ptr, size_t old, size_t nsize) {
     return p;
 }
 
-/* Everything but the two common cases bt_lalloc handles inline. Kept out of
+/* Everything but the common cases bt_lalloc handles itself. Kept out of
  * line so that the fast paths need no saved registers. */
 __attribute__((noinline)) static void *slow_alloc(bt_lheap *h, void *ptr, size_t osize,
                                                   size_t nsize) {
@@ -122,18 +129,11 @@ void *bt_lalloc(void *ud, void *ptr, size_t osize, size_t nsize) {
             return NULL;
         }
     } else if (!ptr && nsize <= BT_LALLOC_MAX && h->used + nsize <= h->limit) {
-        size_t cls = class_of(nsize), size = cls * BT_LALLOC_STEP;
-        void **block = h->free[cls];
+        void *block = take(h, class_of(nsize));
         if (block) {
-            h->free[cls] = *block;
-        } else if ((size_t)(h->end - h->bump) >= size) {
-            block = (void **)h->bump;
-            h->bump += size;
-        } else {
-            return slow_alloc(h, ptr, osize, nsize);
+            h->used += nsize;
+            return block;
         }
-        h->used += nsize;
-        return block;
     }
     return slow_alloc(h, ptr, osize, nsize);
 }
