@@ -7,12 +7,14 @@
 #include <lualib.h>
 #include <limits.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "curl_lazy.h"
+#include "lalloc.h"
 #include "luax.h"
 #include "paths.h"
 
@@ -184,34 +186,16 @@ static int pmain(lua_State *L) {
     return 1;
 }
 
-/* The Lua heap is capped (BATON_MAX_MEMORY_MB, default 4096): a user script
- * that allocates without end gets "not enough memory", a catchable error
- * reported with its file and line, instead of taking the machine down. */
-typedef struct {
-    size_t used, limit;
-    int exiting; /* lua_close at exit: the frees are left to the kernel */
-} heap;
-
-static void *capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
-    heap *h = ud;
-    size_t old = ptr ? osize : 0;
-    if (nsize == 0) {
-        if (!h->exiting) free(ptr);
-        h->used -= old;
-        return NULL;
-    }
-    if (nsize > old && h->used - old + nsize > h->limit) return NULL;
-    void *p = realloc(ptr, nsize);
-    if (p) h->used = h->used - old + nsize;
-    return p;
-}
-
 static int panic(lua_State *L) {
     const char *msg = lua_tostring(L, -1);
     fprintf(stderr, "baton: unprotected Lua error: %s\n", msg ? msg : "(not a string)");
     return 0; /* Lua aborts */
 }
 
+/* The Lua heap is capped (BATON_MAX_MEMORY_MB, default 4096): a user script
+ * that allocates without end gets "not enough memory", a catchable error
+ * reported with its file and line, instead of taking the machine down.
+ * core/lalloc.c keeps the count and pools the small blocks. */
 static size_t memory_limit(void) {
     const char *env = getenv("BATON_MAX_MEMORY_MB");
     long mb = env ? strtol(env, NULL, 10) : 0;
@@ -228,12 +212,16 @@ static int needs_http(int argc, char **argv) {
 
 int main(int argc, char **argv) {
     signal(SIGPIPE, SIG_IGN); /* a closed socket or pipe is an error value, not death */
+    /* SQLite's memory statistics (which nothing reads) cost a mutex and a
+     * size lookup on each of its ~220 allocations per task; its
+     * lookaside, the other remedy, is compiled out of Debian's libsqlite3 */
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
     /* libcurl's thirty libraries load while the run starts up (runner.header
      * waits for them before anything forks); other commands load it if used */
     if (needs_http(argc, argv)) bt_curl_preload();
-    static heap h;
-    h.limit = memory_limit();
-    lua_State *L = lua_newstate(capped_alloc, &h);
+    static bt_lheap h;
+    bt_lalloc_init(&h, memory_limit());
+    lua_State *L = lua_newstate(bt_lalloc, &h);
     if (L) lua_atpanic(L, panic);
     if (!L) {
         fputs("baton: cannot create the Lua state: out of memory\n", stderr);
@@ -267,6 +255,7 @@ int main(int argc, char **argv) {
      * the process ends right after. Leak-checked builds free everything. */
     h.exiting = !LEAK_CHECKED;
     lua_close(L);
+    if (!h.exiting) bt_lalloc_release(&h);
     bt_curl_settle();
     return rc;
 }
