@@ -234,7 +234,7 @@ function M.COMMIT(e, _, listed)
   return { ok = true, summary = "snapshot " .. tostring(sid) }
 end
 
-function M.DONE(e, d)
+function M.DONE(e, d, listed)
   local v = e.view
   if not v.all_done then
     return { ok = false, summary = string.format("ignored: %d of %d tasks are DONE", v.counts.DONE,
@@ -243,6 +243,9 @@ function M.DONE(e, d)
   snapshot.hold_root(e)
   local ok, err = e.db:complete(e.run.root, "controller", e.root_epoch, "DONE", d.reasoning or "all tasks verified")
   if not ok then return { ok = false, summary = "cannot close the root requirement: " .. tostring(err) } end
+  -- the view came from this iteration's listing and only the root changed
+  -- since: the run's summary counts from it instead of listing every task again
+  if listed then e.final_counts = { tasks = v.counts.total, done = v.counts.DONE } end
   return { ok = true, final = "DONE", summary = "all tasks done and verified" }
 end
 

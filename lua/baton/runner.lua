@@ -35,10 +35,15 @@ end
 function M.summary(e, wall)
   local run = e.db:run(e.run.id)
   local tasks, done = 0, 0
-  for _, r in ipairs(e.db:reqs(run.id)) do
-    if r.id ~= run.root then
-      tasks = tasks + 1
-      if r.status == "DONE" then done = done + 1 end
+  local final = run.status == "DONE" and e.final_counts -- counted by the DONE action
+  if final then
+    tasks, done = final.tasks, final.done
+  else
+    for _, r in ipairs(e.db:reqs(run.id)) do
+      if r.id ~= run.root then
+        tasks = tasks + 1
+        if r.status == "DONE" then done = done + 1 end
+      end
     end
   end
   local s = run.spent or {}
