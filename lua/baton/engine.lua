@@ -42,11 +42,13 @@ function Engine:emit(kind, payload)
   if self.progress then self.progress:event(kind, payload, self) end
 end
 
--- Runs fn (which must not yield) in one SSOT transaction: one commit for
+-- Runs fn(...) (which must not yield) in one SSOT transaction: one commit for
 -- rows that belong together. A database that cannot begin or commit it
 -- stops the run (resumable) rather than going on without those rows.
-function Engine:tx(fn)
-  local ok, err = self.db:tx(function() fn() return true end)
+local function call_true(fn, ...) fn(...) return true end
+
+function Engine:tx(fn, ...)
+  local ok, err = self.db:tx(call_true, fn, ...)
   if not ok then errors.raise(errors.FAILED, "%s", tostring(err)) end
 end
 
