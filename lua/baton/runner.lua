@@ -97,6 +97,10 @@ function M.drive(e, opts)
   -- the loop (the controller's own writes still commit at once); a task
   -- waits with db:sync() where an effect must follow durable rows.
   e.db:group(true)
+  -- A run makes garbage fast (rows, messages, payloads) over a small live
+  -- heap: a cycle when the heap has grown 4x instead of 2x halves the marking
+  -- (~7 M instructions of 520 M at 256 tasks) for ~1.5 MB more at the peak.
+  collectgarbage("incremental", 400)
   local ok, res = pcall(e.run_loop, e)
   local committed, cerr = e.db:group(false)
   if ok and not committed then ok, res = pcall(errors.raise, errors.FAILED, "%s", cerr) end
