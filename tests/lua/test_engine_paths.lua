@@ -106,3 +106,45 @@ T.test("engine-1.5 normalize: case, punctuation and spaces", function()
   T.eq(util.normalize("!x!"), "x")
   T.eq(select("#", util.normalize("a b")), 1, "one value")
 end)
+
+T.test("engine-1.6 the listing ASSIGN and EXECUTE hand over is the one the SSOT gives", function()
+  -- CHECK (a policy's own action) compares the view, made from the listing
+  -- the action before handed over, with the SSOT itself
+  local two = { { key = "a", desc = "Write a.txt", file = "a.txt", content = "a\n" },
+    { key = "b", desc = "Write b.txt", file = "b.txt", content = "b\n", deps = { "a" } },
+    { key = "c", desc = "Write c.txt", file = "c.txt", content = "c\n", blocked = true } }
+  -- c ends BLOCKED: the verification fails and the run with it, after the checks
+  local script = E.script(two):gsub('call%(\'task_done\', { summary = "c done" }%)',
+    "call('task_blocked', { reason = 'c is blocked' })")
+  local ws = E.project(T, two, { script = script })
+  T.write(ws .. "/.baton/checker.lua", [[
+local seq = { "DECOMPOSE", "ASSIGN", "CHECK", "EXECUTE", "CHECK", "ASSIGN", "CHECK", "EXECUTE",
+  "CHECK", "VERIFY", "COMMIT", "DONE" }
+local function fields(r) return table.concat({ r.id, r.status, tostring(r.assignee) }, " ") end
+return { name = "checker",
+  decide = function(view) return { action = seq[view.run.iteration + 1] or "FAIL" } end,
+  actions = { CHECK = function(ctx)
+    local want, got = {}, {}
+    for _, r in ipairs(ctx.db:reqs(ctx.run.id)) do
+      if r.id ~= ctx.run.root then want[#want + 1] = fields(r) end
+    end
+    for _, s in ipairs(ctx.view.tasks) do got[#got + 1] = fields(s) end
+    for _, r in ipairs(ctx.db:ready(ctx.run.id)) do
+      if r.id ~= ctx.run.root then want[#want + 1] = "ready " .. r.id end
+    end
+    for _, s in ipairs(ctx.view.ready) do got[#got + 1] = "ready " .. s.id end
+    want, got = table.concat(want, "; "), table.concat(got, "; ")
+    return { ok = want == got, summary = "check: " .. (want == got and "same" or ("view " .. got .. " / ssot " .. want)) }
+  end } }
+]])
+  local r = T.baton({ "run", "three files", "--policy", "checker", "--json" }, { cwd = ws })
+  T.eq(r.code, 1, "exit: " .. r.err)
+  local checks = {}
+  for line in r.out:gmatch("[^\n]+") do
+    local l = cjson.decode(line)
+    if l.type == "action.done" and (l.data.summary or ""):find("^check: ") then
+      checks[#checks + 1] = l.data.summary
+    end
+  end
+  T.eq(table.concat(checks, " | "), "check: same | check: same | check: same | check: same")
+end)
