@@ -105,24 +105,23 @@ function M.DECOMPOSE(e, d, listed)
     util.oneline(outcome.reason, 80)) }
 end
 
--- A copy of the listing all with the rows named in changes (id -> fields)
--- replaced by copies carrying those fields; ok is false when a change names
--- no row of it. A listing of 256 tasks costs ~5 M instructions; this ~0.3 M.
+-- The listing all with the rows named in changes (id -> what was written)
+-- brought up to date by fields(row, change), in place (the rows are this
+-- iteration's own), as a new array (the view and the ready set are kept per
+-- listing array); ok is false when a change names no row of it. A listing
+-- of 256 tasks costs ~5 M instructions.
 local function updated(all, changes, fields)
-  local out, n = {}, 0
-  for i, r in ipairs(all) do
+  local n, want = 0, 0
+  for _ in pairs(changes) do want = want + 1 end
+  for _, r in ipairs(all) do
     local c = changes[r.id]
     if c then
-      r = util.copy(r)
       fields(r, c)
       r.lease_time, r.status_at = nil, nil
       n = n + 1
     end
-    out[i] = r
   end
-  local want = 0
-  for _ in pairs(changes) do want = want + 1 end
-  return out, n == want
+  return table.move(all, 1, #all, 1, {}), n == want
 end
 
 local function claimed(r, c)
