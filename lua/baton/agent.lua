@@ -141,8 +141,8 @@ end
 -- the claim's lease (a holder whose lease was taken over cannot complete).
 function M.run_task(e, task, agent_name, epoch)
   local role = e:role_of(agent_name)
-  local t = { h = e:harness_for(agent_name, role), task = task, round = e.round, agent = agent_name }
-  t.describe_task = function() return M.describe(e, task, true) end
+  local t = { h = e:harness_for(agent_name, role), task = task, round = e.round, agent = agent_name,
+    describe_task = function() return M.describe(e, task, true) end }
   local c = { agent = agent_name, role = role, task = task, tool_ctx = t, defer_save = true }
   e:tx(function() -- the journal row and the reads of the prompt under one lock
     e:emit("task.start", { task = task.id, agent = agent_name })
