@@ -187,6 +187,24 @@ static int open_parent(const bt_ws *w, const char *rel, int mkparents, const cha
     return fd;
 }
 
+/* Creates the temporary file next to base with O_EXCL: a unique name from
+ * the pid (read once: a syscall per write otherwise), a counter and the
+ * clock, and another name should one be taken (a forked writer, say). */
+static int create_tmp(int dfd, mode_t mode, char *tmp, size_t cap) {
+    static pid_t pid;
+    static unsigned long seq;
+    if (!pid) pid = getpid();
+    int fd = -1;
+    for (int tries = 0; fd < 0 && tries < 8; tries++) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        snprintf(tmp, cap, ".baton-tmp-%d-%lu-%ld", (int)pid, ++seq, (long)ts.tv_nsec);
+        fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+        if (fd < 0 && errno != EEXIST) break;
+    }
+    return fd;
+}
+
 int bt_ws_write(const bt_ws *w, const char *rel, const char *data, size_t len, bt_herr *e) {
     const char *base;
     int dfd = open_parent(w, rel, 1, &base, e);
@@ -204,17 +222,15 @@ int bt_ws_write(const bt_ws *w, const char *rel, const char *data, size_t len, b
         }
         mode = st.st_mode & 07777;
     }
-    char tmp[64];
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    snprintf(tmp, sizeof tmp, ".baton-tmp-%d-%ld", (int)getpid(), (long)ts.tv_nsec);
-    int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+    char tmp[96];
+    int fd = create_tmp(dfd, mode, tmp, sizeof tmp);
     int err = fd < 0 ? errno : 0;
     for (size_t off = 0; !err && off < len;) {
         ssize_t n = write(fd, data + off, len - off);
         if (n < 0 && errno != EINTR) err = errno;
         if (n > 0) off += (size_t)n;
     }
+    /* the create's mode went through the umask (or a default ACL): set it */
     if (fd >= 0 && !err && fchmod(fd, mode) != 0) err = errno;
     if (fd >= 0) close(fd);
     if (!err && renameat(dfd, tmp, dfd, base) != 0) err = errno;

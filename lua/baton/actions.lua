@@ -5,6 +5,10 @@
 -- still current (nothing wrote a requirement since), so an action need not
 -- list them again; an action sets listed.after to a listing still current
 -- when it returns. Absent when a policy's own action calls a built-in.
+-- ASSIGN and EXECUTE hand over the listing with the rows they changed
+-- brought up to date by what they wrote (status, assignee, lease holder,
+-- epoch and pid, status_by); the two clock fields of those rows, lease_time
+-- and status_at, are left out (nil): nothing reads them from a listing.
 local agent = require "baton.agent"
 local loop = require "baton.loop"
 local snapshot = require "baton.snapshot"
@@ -101,6 +105,34 @@ function M.DECOMPOSE(e, d, listed)
     util.oneline(outcome.reason, 80)) }
 end
 
+-- The listing all with the rows named in changes (id -> what was written)
+-- brought up to date by fields(row, change), in place (the rows are this
+-- iteration's own), as a new array (the view and the ready set are kept per
+-- listing array); ok is false when a change names no row of it. A listing
+-- of 256 tasks costs ~5 M instructions.
+local function updated(all, changes, fields)
+  local n, want = 0, 0
+  for _ in pairs(changes) do want = want + 1 end
+  for _, r in ipairs(all) do
+    local c = changes[r.id]
+    if c then
+      fields(r, c)
+      r.lease_time, r.status_at = nil, nil
+      n = n + 1
+    end
+  end
+  return table.move(all, 1, #all, 1, {}), n == want
+end
+
+local function claimed(r, c)
+  r.status, r.assignee, r.lease_holder, r.status_by = "IN_PROGRESS", c.agent, c.agent, c.agent
+  r.lease_epoch, r.lease_pid = c.epoch, c.pid
+end
+
+local function completed(r, c)
+  r.status, r.status_by, r.lease_holder, r.lease_pid = c.status, c.agent, nil, nil
+end
+
 function M.ASSIGN(e, d, listed)
   local picks = {}
   for _, task in ipairs(listed and listed.ready or e.db:ready(e.run.id)) do
@@ -110,12 +142,20 @@ function M.ASSIGN(e, d, listed)
     end
   end
   -- every claim in one transaction: one commit, not one per task
-  local assigned = {}
+  local assigned, changes = {}, {}
   e:tx(function()
     for _, p in ipairs(picks) do
-      if e.db:claim(p.id, p.agent, { pid = e.pid }) then assigned[#assigned + 1] = p.id .. "->" .. p.agent end
+      local lease = e.db:claim(p.id, p.agent, { pid = e.pid })
+      if lease then
+        assigned[#assigned + 1] = p.id .. "->" .. p.agent
+        changes[p.id] = { agent = p.agent, epoch = lease.epoch, pid = e.pid }
+      end
     end
   end)
+  if listed then
+    local after, ok = updated(listed.all, changes, claimed)
+    if ok then listed.after = after end
+  end
   return { ok = #assigned > 0, summary = #assigned .. " assigned: " .. table.concat(assigned, ", ") }
 end
 
@@ -142,8 +182,18 @@ function M.EXECUTE(e, _, listed)
     if not r.ok then stop = stop or r.err end
   end
   if stop then error(stop, 0) end -- the task's claim stays; resume reconciles it
-  local counts = {}
-  for _, res in pairs(results) do counts[res.status] = (counts[res.status] or 0) + 1 end
+  local counts, changes, lost = {}, {}, false
+  for _, task in ipairs(queue) do
+    local res = results[task.id] or { status = "LOST" }
+    counts[res.status] = (counts[res.status] or 0) + 1
+    -- a lost lease: another holder wrote the row, the listing cannot tell how
+    lost = lost or res.status == "LOST"
+    changes[task.id] = { status = res.status, agent = task.assignee or task.lease_holder }
+  end
+  if listed and not lost then
+    local after, ok = updated(listed.all, changes, completed)
+    if ok then listed.after = after end
+  end
   return { ok = (counts.DONE or 0) > 0, summary = string.format("%d task(s): %d done, %d blocked",
     #queue, counts.DONE or 0, counts.BLOCKED or 0) }
 end
@@ -234,7 +284,7 @@ function M.COMMIT(e, _, listed)
   return { ok = true, summary = "snapshot " .. tostring(sid) }
 end
 
-function M.DONE(e, d)
+function M.DONE(e, d, listed)
   local v = e.view
   if not v.all_done then
     return { ok = false, summary = string.format("ignored: %d of %d tasks are DONE", v.counts.DONE,
@@ -243,6 +293,9 @@ function M.DONE(e, d)
   snapshot.hold_root(e)
   local ok, err = e.db:complete(e.run.root, "controller", e.root_epoch, "DONE", d.reasoning or "all tasks verified")
   if not ok then return { ok = false, summary = "cannot close the root requirement: " .. tostring(err) } end
+  -- the view came from this iteration's listing and only the root changed
+  -- since: the run's summary counts from it instead of listing every task again
+  if listed then e.final_counts = { tasks = v.counts.total, done = v.counts.DONE } end
   return { ok = true, final = "DONE", summary = "all tasks done and verified" }
 end
 

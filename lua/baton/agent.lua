@@ -64,6 +64,43 @@ local function save_transcript(e, c)
   e.db:set_transcript(c.task.id, "[" .. table.concat(enc, ",") .. "]")
 end
 
+-- One turn's tool calls, their journal rows and results; the flush and the
+-- transcript after them.
+local function run_tools(e, c, msg, turn)
+  local t, allowed = c.tool_ctx, c.role.tools
+  for i, call in ipairs(msg.tool_calls) do
+    call.id = call.id or ("call_" .. turn .. "_" .. i)
+    local result = tools.call(t, call.name, call.arguments, allowed)
+    if EFFECTS[call.name] and not result:find("^denied") and not result:find("^error") then
+      e.effects = (e.effects or 0) + 1 -- the no-progress check counts changes to the world
+    end
+    local a = call.arguments
+    e:emit("tool", { agent = c.agent, task = c.task and c.task.id, tool = call.name,
+      target = type(a) == "table" and (a.path or (type(a.argv) == "table" and table.concat(a.argv, " "))
+        or a.key) or nil,
+      result = util.oneline(result, 100) })
+    c.messages[#c.messages + 1] = { role = "tool", tool_call_id = call.id, name = call.name,
+      content = result }
+  end
+  if t.flush then t.flush() end
+  -- a finished task's caller saves it next, without a yield in between
+  if not (t.outcome and c.defer_save) then save_transcript(e, c) end
+end
+
+-- The system prompt of a role in this run, made once per role (the tasks
+-- of a role send the same text).
+local function system_of(e, role)
+  local cache = e.systems
+  if not cache then cache = setmetatable({}, { __mode = "k" }) e.systems = cache end
+  local s = cache[role]
+  if not (s and s.requirement == e.run.requirement) then
+    s = { requirement = e.run.requirement, text = role.prompt .. "\n\nWorkspace: the project folder. " ..
+      "Requirement of the whole run: " .. e.run.requirement }
+    cache[role] = s
+  end
+  return s.text
+end
+
 -- converse{agent=, role=, task=, messages=, tool_ctx=} -> outcome, err
 -- outcome = {status="DONE"|"BLOCKED", reason=}; tool_ctx gets .outcome set by
 -- the task_done / task_blocked tools; tool_ctx.flush (optional) runs after
@@ -73,8 +110,7 @@ function M.converse(e, c)
   local role = c.role
   local t = c.tool_ctx
   local req = {
-    model = e:model_for(role.name), system = role.prompt .. "\n\nWorkspace: the project folder. " ..
-      "Requirement of the whole run: " .. e.run.requirement,
+    model = e:model_for(role.name), system = system_of(e, role),
     messages = c.messages, tools = tools.for_role(role.tools), agent = c.agent, role = role.name,
   }
   for turn = 1, role.max_turns or 12 do
@@ -90,31 +126,12 @@ function M.converse(e, c)
       if not c.defer_save then save_transcript(e, c) end
       return t.outcome or { status = "DONE", reason = util.oneline(resp.text, 200) }
     end
-    local function run_tools()
-      for i, call in ipairs(msg.tool_calls) do
-        call.id = call.id or ("call_" .. turn .. "_" .. i)
-        local result = tools.call(t, call.name, call.arguments, role.tools)
-        if EFFECTS[call.name] and not result:find("^denied") and not result:find("^error") then
-          e.effects = (e.effects or 0) + 1 -- the no-progress check counts changes to the world
-        end
-        e:emit("tool", { agent = c.agent, task = c.task and c.task.id, tool = call.name,
-          target = type(call.arguments) == "table" and (call.arguments.path or
-            (type(call.arguments.argv) == "table" and table.concat(call.arguments.argv, " ")) or
-            call.arguments.key) or nil,
-          result = util.oneline(result, 100) })
-        c.messages[#c.messages + 1] = { role = "tool", tool_call_id = call.id, name = call.name,
-          content = result }
-      end
-      if t.flush then t.flush() end
-      -- a finished task's caller saves it next, without a yield in between
-      if not (t.outcome and c.defer_save) then save_transcript(e, c) end
-    end
     -- A turn's journal rows (tool events, harness audits, plan, transcript)
     -- go in one transaction unless a tool may yield: a transaction must not
     -- span a yield, or another task's writes would join it.
     local yields = false
     for _, call in ipairs(msg.tool_calls) do yields = yields or tools.yields(call.name) end
-    if yields then run_tools() else e:tx(run_tools) end
+    if yields then run_tools(e, c, msg, turn) else e:tx(run_tools, e, c, msg, turn) end
     if t.outcome then return t.outcome end
   end
   return { status = "BLOCKED", reason = string.format("ran out of turns (%d)", role.max_turns or 12) }
@@ -124,8 +141,8 @@ end
 -- the claim's lease (a holder whose lease was taken over cannot complete).
 function M.run_task(e, task, agent_name, epoch)
   local role = e:role_of(agent_name)
-  local t = { h = e:harness_for(agent_name, role), task = task, round = e.round, agent = agent_name }
-  t.describe_task = function() return M.describe(e, task, true) end
+  local t = { h = e:harness_for(agent_name, role), task = task, round = e.round, agent = agent_name,
+    describe_task = function() return M.describe(e, task, true) end }
   local c = { agent = agent_name, role = role, task = task, tool_ctx = t, defer_save = true }
   e:tx(function() -- the journal row and the reads of the prompt under one lock
     e:emit("task.start", { task = task.id, agent = agent_name })

@@ -42,11 +42,13 @@ function Engine:emit(kind, payload)
   if self.progress then self.progress:event(kind, payload, self) end
 end
 
--- Runs fn (which must not yield) in one SSOT transaction: one commit for
+-- Runs fn(...) (which must not yield) in one SSOT transaction: one commit for
 -- rows that belong together. A database that cannot begin or commit it
 -- stops the run (resumable) rather than going on without those rows.
-function Engine:tx(fn)
-  local ok, err = self.db:tx(function() fn() return true end)
+local function call_true(fn, ...) fn(...) return true end
+
+function Engine:tx(fn, ...)
+  local ok, err = self.db:tx(call_true, fn, ...)
   if not ok then errors.raise(errors.FAILED, "%s", tostring(err)) end
 end
 
@@ -114,7 +116,8 @@ function Engine:select_agent(task, decision)
     end
     self.workers = candidates
   end
-  local name = script.call("scheduler '" .. self.scheduler_name .. "'", self.scheduler.select,
+  self.scheduler_what = self.scheduler_what or ("scheduler '" .. self.scheduler_name .. "'")
+  local name = script.call(self.scheduler_what, self.scheduler.select,
     util.readonly(task), util.readonly(candidates), self:policy_ctx())
   for _, a in ipairs(candidates) do if a.name == name then return name end end
   local fallback = candidates[1] and candidates[1].name
@@ -123,19 +126,26 @@ function Engine:select_agent(task, decision)
   return fallback
 end
 
--- What a policy's decide() gets besides the view.
+-- What a policy's decide() (and a scheduler's select) gets besides the
+-- view: a fresh table per call (a script may write into it), holding the
+-- same three functions, made once per engine.
 function Engine:policy_ctx()
-  local e = self
-  return {
-    llm = function(req)
-      req.agent = req.agent or "controller"
-      req.role = req.role or "controller"
-      req.model = req.model or e:model_for("controller")
-      return e.llm:chat(req)
-    end,
-    log = function(msg) e:emit("policy.log", { message = tostring(msg) }) end,
-    fsm = function(v) return script.load_module("fsm").decide(v, e:policy_ctx()) end,
-  }
+  local f = self.ctx_fns
+  if not f then
+    local e = self
+    f = {
+      llm = function(req)
+        req.agent = req.agent or "controller"
+        req.role = req.role or "controller"
+        req.model = req.model or e:model_for("controller")
+        return e.llm:chat(req)
+      end,
+      log = function(msg) e:emit("policy.log", { message = tostring(msg) }) end,
+      fsm = function(v) return script.load_module("fsm").decide(v, e:policy_ctx()) end,
+    }
+    self.ctx_fns = f
+  end
+  return { llm = f.llm, log = f.log, fsm = f.fsm }
 end
 
 -- Rolls both halves back to the last snapshot after a failed verification,
@@ -171,9 +181,13 @@ function Engine:check_limits()
   -- the listing the last action handed over (it wrote no requirement since), or a new one
   local fp, all = {}, self.carry or self.db:reqs(self.run.id)
   self.carry = nil
-  for _, r in ipairs(all) do fp[#fp + 1] = r.id .. r.status end
-  local snaps = self.db:snapshots(self.run.id)
-  fp = table.concat(fp, ",") .. "|" .. #snaps .. "|" .. (self.effects or 0)
+  for _, r in ipairs(all) do fp[#fp + 1] = r.id fp[#fp + 1] = r.status end
+  -- the number of snapshots: listed once, then counted by snapshot.take (the
+  -- only writer besides a policy's own action, after which it is listed again);
+  -- a listing costs ~4k instructions per requirement per snapshot
+  local nsnaps = self.snap_count or #self.db:snapshots(self.run.id)
+  self.snap_count = nsnaps
+  fp = table.concat(fp, ",") .. "|" .. nsnaps .. "|" .. (self.effects or 0)
   local limit = self.policy.no_progress_limit or 8
   if fp == self.last_fp then self.stuck = (self.stuck or 0) + 1 else self.stuck = 0 end
   self.last_fp = fp
@@ -183,12 +197,35 @@ function Engine:check_limits()
   return all
 end
 
+-- The ready requirements of a current listing of the whole run, as
+-- db:ready decides them (PENDING, and no dependency that is not DONE;
+-- dependencies are always of the same run, so all holds them), in the
+-- listing's order, without a second query (~20k instructions per row).
+local function ready_of(all)
+  local status, ready = {}, {}
+  for _, r in ipairs(all) do status[r.id] = r.status end
+  for _, r in ipairs(all) do
+    if r.status == "PENDING" then
+      local ok = true
+      for _, d in ipairs(r.deps or {}) do
+        local s = status[d]
+        if s ~= nil and s ~= "DONE" then ok = false break end
+      end
+      if ok then ready[#ready + 1] = r end
+    end
+  end
+  return ready
+end
+Engine.ready_of = ready_of
+
 -- all: the requirements check_limits just listed (nothing wrote since), so
 -- the view does not list them again (each listing costs ~20k instructions
 -- per requirement). Returns the decision, the policy's own action if it is
 -- one, and the ready requirements the view was built from.
 function Engine:decide(all)
-  local ready = self.db:ready(self.run.id)
+  -- the same listing as the iteration before (carried over): the same ready set
+  if self.ready_from ~= all then self.ready_from, self.ready_rows = all, ready_of(all) end
+  local ready = self.ready_rows
   self.view = view.build(self, all, ready)
   local d = script.call("policy '" .. self.policy_name .. "'", self.policy.decide,
     util.readonly(self.view), self:policy_ctx())
@@ -220,6 +257,7 @@ function Engine:step()
   local outcome, listed
   if custom then
     outcome = script.call("action '" .. d.action .. "'", custom, self:action_ctx(), d)
+    self.snap_count = nil -- it has the db: it may have taken snapshots of its own
   else
     -- what this iteration listed is still current (only the journal was written
     -- since), so a built-in action need not list it again; it may hand a listing

@@ -35,10 +35,15 @@ end
 function M.summary(e, wall)
   local run = e.db:run(e.run.id)
   local tasks, done = 0, 0
-  for _, r in ipairs(e.db:reqs(run.id)) do
-    if r.id ~= run.root then
-      tasks = tasks + 1
-      if r.status == "DONE" then done = done + 1 end
+  local final = run.status == "DONE" and e.final_counts -- counted by the DONE action
+  if final then
+    tasks, done = final.tasks, final.done
+  else
+    for _, r in ipairs(e.db:reqs(run.id)) do
+      if r.id ~= run.root then
+        tasks = tasks + 1
+        if r.status == "DONE" then done = done + 1 end
+      end
     end
   end
   local s = run.spent or {}
@@ -92,6 +97,10 @@ function M.drive(e, opts)
   -- the loop (the controller's own writes still commit at once); a task
   -- waits with db:sync() where an effect must follow durable rows.
   e.db:group(true)
+  -- A run makes garbage fast (rows, messages, payloads) over a small live
+  -- heap: a cycle when the heap has grown 4x instead of 2x halves the marking
+  -- (~7 M instructions of 520 M at 256 tasks) for ~1.5 MB more at the peak.
+  collectgarbage("incremental", 400)
   local ok, res = pcall(e.run_loop, e)
   local committed, cerr = e.db:group(false)
   if ok and not committed then ok, res = pcall(errors.raise, errors.FAILED, "%s", cerr) end

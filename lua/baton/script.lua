@@ -52,21 +52,29 @@ end
 
 local HINT = "fix it and run `baton resume` to continue"
 
+local function keep(e) return e end
+
+-- The end of a guarded call: the caller's hook back, then its results or
+-- its error (taken as varargs: no table per call, a scheduler runs per task).
+local function settle(what, hook, mask, count, ok, ...)
+  debug.sethook(hook, mask, count)
+  if not ok then
+    local err = ...
+    if errors.is(err) then error(err, 0) end
+    errors.raise(errors.USAGE, "%s: %s (%s)", what, tostring(err), HINT)
+  end
+  return ...
+end
+
 local function guarded(fn, what, ...)
   local budget = M.INSTRUCTION_LIMIT
   local co_hook = function()
     budget = budget - 10000
     if budget <= 0 then error("instruction limit exceeded (an endless loop?)", 2) end
   end
-  local prev = { debug.gethook() }
+  local hook, mask, count = debug.gethook()
   debug.sethook(co_hook, "", 10000)
-  local res = table.pack(xpcall(fn, function(e) return e end, ...))
-  debug.sethook(table.unpack(prev, 1, 3))
-  if not res[1] then
-    if errors.is(res[2]) then error(res[2], 0) end
-    errors.raise(errors.USAGE, "%s: %s (%s)", what, tostring(res[2]), HINT)
-  end
-  return table.unpack(res, 2, res.n)
+  return settle(what, hook, mask, count, xpcall(fn, keep, ...))
 end
 
 -- Finds the file for a module name (or a path ending in .lua).

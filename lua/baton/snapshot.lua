@@ -19,6 +19,7 @@ function M.take(e, label)
     sid = e.db:snapshot(e.run.id, label, ref)
     e:emit("snapshot", { label = label, snapshot = sid, ref = ref })
   end)
+  if e.snap_count then e.snap_count = e.snap_count + 1 end -- the engine's count (check_limits)
   return sid
 end
 

@@ -21,6 +21,8 @@ M.defs = {}
 -- one file, so a model cannot slip past the clobber guard by spelling.
 local function path_key(path)
   if type(path) ~= "string" then return path end
+  -- no empty or "." part: the path is its own key
+  if not ("/" .. path .. "/"):find("/%.?/") then return path end
   local parts = {}
   for part in path:gmatch("[^/]+") do
     if part ~= "." then parts[#parts + 1] = part end

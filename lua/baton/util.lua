@@ -32,8 +32,14 @@ function M.oneline(s, n)
   return M.clip(tostring(s or ""):gsub("%s+", " "), n or 120)
 end
 
+-- Lowercase, punctuation and white space runs as one space, trimmed. The
+-- ends are cut with sub: a gsub anchored at the end tries every position.
 function M.normalize(s)
-  return tostring(s or ""):lower():gsub("[%p%s]+", " "):gsub("^ ", ""):gsub(" $", "")
+  local t = tostring(s or ""):lower():gsub("[%p%s]+", " ")
+  local i, j = 1, #t
+  if t:byte(1) == 32 then i = 2 end
+  if j >= i and t:byte(j) == 32 then j = j - 1 end
+  return t:sub(i, j)
 end
 
 function M.map(t, f)

@@ -22,31 +22,49 @@ local function phase(actions)
   return verified, committed
 end
 
+-- The part of the view made from the requirements: counts, tasks and the
+-- lists by status. A ready task is the same summary as in tasks.
+local function tasks_part(root, all, ready)
+  local p = { counts = { PENDING = 0, IN_PROGRESS = 0, DONE = 0, BLOCKED = 0, total = 0 },
+    tasks = {}, ready = {}, in_progress = {}, blocked = {}, pending = {}, all = all, ready_rows = ready }
+  local counts, of = p.counts, {}
+  for _, r in ipairs(all) do
+    if r.id ~= root then
+      local s = task_summary(r)
+      of[r] = s
+      p.tasks[#p.tasks + 1] = s
+      counts[r.status] = (counts[r.status] or 0) + 1
+      counts.total = counts.total + 1
+      if r.status == "IN_PROGRESS" then p.in_progress[#p.in_progress + 1] = s end
+      if r.status == "BLOCKED" then p.blocked[#p.blocked + 1] = s end
+      if r.status == "PENDING" then p.pending[#p.pending + 1] = s end
+    end
+  end
+  for _, r in ipairs(ready) do
+    if r.id ~= root then p.ready[#p.ready + 1] = of[r] or task_summary(r) end
+  end
+  return p
+end
+
 -- all, ready: the run's requirements and the ready ones, when the caller
--- has just listed them.
+-- has just listed them. An iteration handed the same listing as the one
+-- before (nothing wrote a requirement since) reuses that part of the view.
 function M.build(e, all, ready)
   local db, run = e.db, e.run
   all = all or db:reqs(run.id)
+  ready = ready or db:ready(run.id)
+  local p = e.view_part
+  if not (p and p.all == all and p.ready_rows == ready and p.root == run.root) then
+    p = tasks_part(run.root, all, ready)
+    p.root = run.root
+    e.view_part = p
+  end
   local v = {
     run = { id = run.id, requirement = run.requirement, iteration = run.iteration,
       max_iterations = (run.budgets or {}).iterations, status = run.status },
-    counts = { PENDING = 0, IN_PROGRESS = 0, DONE = 0, BLOCKED = 0, total = 0 },
-    tasks = {}, ready = {}, in_progress = {}, blocked = {}, pending = {},
+    counts = p.counts, tasks = p.tasks, ready = p.ready, in_progress = p.in_progress,
+    blocked = p.blocked, pending = p.pending,
   }
-  for _, r in ipairs(all) do
-    if r.id ~= run.root then
-      local s = task_summary(r)
-      v.tasks[#v.tasks + 1] = s
-      v.counts[r.status] = (v.counts[r.status] or 0) + 1
-      v.counts.total = v.counts.total + 1
-      if r.status == "IN_PROGRESS" then v.in_progress[#v.in_progress + 1] = s end
-      if r.status == "BLOCKED" then v.blocked[#v.blocked + 1] = s end
-      if r.status == "PENDING" then v.pending[#v.pending + 1] = s end
-    end
-  end
-  for _, r in ipairs(ready or db:ready(run.id)) do
-    if r.id ~= run.root then v.ready[#v.ready + 1] = task_summary(r) end
-  end
   local actions = db:actions(run.id, 200)
   v.recent = {}
   for i = math.max(1, #actions - RECENT + 1), #actions do

@@ -80,6 +80,20 @@ T.test("1.2 files: read, atomic write, mkdir, list, stat, delete", function()
   T.nomatch(table.concat(h:list(), " "), "%.git", "the listing skips .git")
 end)
 
+T.test("1.2b rapid writes in one folder: each temporary name is new, none is left behind", function()
+  local ws = workspace()
+  local h = new(ws, { write = { "out/**" } })
+  for round = 1, 3 do
+    for i = 1, 100 do T.eq(h:write("out/f" .. i, round .. ":" .. i), true) end
+  end
+  local files = h:list("out/**")
+  T.eq(#files, 101, "out and its 100 files, no .baton-tmp-*")
+  T.eq(h:read("out/f7"), "3:7")
+  local p = io.popen("ls -A " .. T.q(ws .. "/out") .. " | grep -c baton-tmp")
+  T.eq(p:read("a"), "0\n")
+  p:close()
+end)
+
 T.test("1.3 escapes: .., absolute paths and links leading outside are denied", function()
   local ws = workspace()
   assert(os.execute("ln -s /etc " .. T.q(ws .. "/etc_link") .. " && ln -s /etc/hostname " ..

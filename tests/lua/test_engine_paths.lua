@@ -1,0 +1,150 @@
+-- tests/lua/test_engine_paths.lua: the engine's shortcuts between actions
+-- give what the queries they replace gave: the ready set from the listing,
+-- the snapshot count, the summary's counts, the planner's normalized keys
+-- and the scheduler's context (real SSOT files, real runs of the binary).
+local T = ...
+local E = dofile(T.src .. "/tests/e2e/support.lua")
+local cjson = require "cjson"
+local ssot = require "baton.ssot"
+local engine = require "baton.engine"
+local util = require "baton.util"
+
+local function ids(rows)
+  local out = {}
+  for _, r in ipairs(rows) do out[#out + 1] = r.id end
+  return table.concat(out, " ")
+end
+
+T.test("engine-1.1 the ready set from a listing is db:ready's, in its order", function()
+  local db <close> = assert(ssot.open(T.tmpdir() .. "/b.db"))
+  local run = db:create_run { requirement = "x" }
+  local function add(desc, deps) return db:add_req(run.id, { description = desc, deps = deps }) end
+  local function finish(id, to)
+    local lease = assert(db:claim(id, "w"))
+    assert(db:complete(id, "w", lease.epoch, to))
+  end
+  local done, blocked, running = add("done"), add("blocked"), add("running")
+  finish(done, "DONE")
+  finish(blocked, "BLOCKED")
+  assert(db:claim(running, "w"))
+  local free = add("free")
+  add("waits on free", { free })
+  add("waits on done", { done })
+  add("waits on done and blocked", { done, blocked })
+  add("waits on running", { running })
+  add("waits on done twice over", { done, add("another free") })
+  local want = db:ready(run.id)
+  T.eq(ids(engine.ready_of(db:reqs(run.id))), ids(want), "the same ids, the same order")
+  T.eq(#want, 4, "root, free, waits on done, another free")
+  finish(free, "DONE")
+  T.eq(ids(engine.ready_of(db:reqs(run.id))), ids(db:ready(run.id)), "after a change")
+end)
+
+T.test("engine-1.2 a policy's own action that takes snapshots makes progress", function()
+  -- the engine counts the snapshots it takes; one taken by a policy's action
+  -- must count as well, or the run would stop for want of progress
+  local ws = E.project(T, { { key = "a", desc = "Write a.txt", file = "a.txt", content = "a\n" } })
+  T.write(ws .. "/.baton/snapper.lua", [[
+return { name = "snapper", no_progress_limit = 2,
+  decide = function(view)
+    if not view.decomposed then return { action = "DECOMPOSE" } end
+    return { action = "SNAP" }
+  end,
+  actions = { SNAP = function(ctx)
+    ctx.db:snapshot(ctx.run.id, "mine", nil)
+    return { ok = true, summary = "snapped" }
+  end } }
+]])
+  local r = T.baton({ "run", "one file", "--policy", "snapper", "--max-iterations", "5" }, { cwd = ws })
+  T.eq(r.code, 4, "exit")
+  T.match(r.err, "iteration limit reached %(5%)")
+  T.nomatch(r.err, "no progress")
+end)
+
+T.test("engine-1.3 without any change the no-progress limit still stops the run", function()
+  local ws = E.project(T, { { key = "a", desc = "Write a.txt", file = "a.txt", content = "a\n" } })
+  T.write(ws .. "/.baton/still.lua", [[
+return { name = "still", no_progress_limit = 2,
+  decide = function(view)
+    if not view.decomposed then return { action = "DECOMPOSE" } end
+    return { action = "NOTHING" }
+  end,
+  actions = { NOTHING = function() return { ok = true, summary = "nothing" } end } }
+]])
+  local r = T.baton({ "run", "one file", "--policy", "still", "--max-iterations", "9" }, { cwd = ws })
+  T.eq(r.code, 4, "exit")
+  T.match(r.err, "no progress in 2 iterations")
+end)
+
+T.test("engine-1.4 the summary of a finished run counts its tasks; a stopped one too", function()
+  local two = { { key = "a", desc = "Write a.txt", file = "a.txt", content = "a\n" },
+    { key = "b", desc = "Write b.txt", file = "b.txt", content = "b\n", deps = { "a" } } }
+  local ws = E.project(T, two)
+  local r = T.baton({ "run", "two files", "--json" }, { cwd = ws })
+  T.eq(r.code, 0, "exit")
+  local last
+  for line in r.out:gmatch("[^\n]+") do last = cjson.decode(line) end
+  T.eq(last.type, "summary")
+  T.eq(last.status, "DONE")
+  T.eq(last.tasks, 2, "tasks")
+  T.eq(last.tasks_done, 2, "done")
+  ws = E.project(T, two)
+  r = T.baton({ "run", "two files", "--json", "--max-iterations", "4" }, { cwd = ws })
+  T.eq(r.code, 4, "exit")
+  for line in r.out:gmatch("[^\n]+") do last = cjson.decode(line) end
+  T.eq(last.status, "STOPPED")
+  T.eq(last.tasks, 2, "tasks")
+  T.eq(last.tasks_done, 1, "a done, b not yet")
+end)
+
+T.test("engine-1.5 normalize: case, punctuation and spaces", function()
+  T.eq(util.normalize("  Write, the FILE!  a.txt. "), "write the file a txt")
+  T.eq(util.normalize(" "), "")
+  T.eq(util.normalize(""), "")
+  T.eq(util.normalize(nil), "")
+  T.eq(util.normalize("x"), "x")
+  T.eq(util.normalize("!x!"), "x")
+  T.eq(select("#", util.normalize("a b")), 1, "one value")
+end)
+
+T.test("engine-1.6 the listing ASSIGN and EXECUTE hand over is the one the SSOT gives", function()
+  -- CHECK (a policy's own action) compares the view, made from the listing
+  -- the action before handed over, with the SSOT itself
+  local two = { { key = "a", desc = "Write a.txt", file = "a.txt", content = "a\n" },
+    { key = "b", desc = "Write b.txt", file = "b.txt", content = "b\n", deps = { "a" } },
+    { key = "c", desc = "Write c.txt", file = "c.txt", content = "c\n", blocked = true } }
+  -- c ends BLOCKED: the verification fails and the run with it, after the checks
+  local script = E.script(two):gsub('call%(\'task_done\', { summary = "c done" }%)',
+    "call('task_blocked', { reason = 'c is blocked' })")
+  local ws = E.project(T, two, { script = script })
+  T.write(ws .. "/.baton/checker.lua", [[
+local seq = { "DECOMPOSE", "ASSIGN", "CHECK", "EXECUTE", "CHECK", "ASSIGN", "CHECK", "EXECUTE",
+  "CHECK", "VERIFY", "COMMIT", "DONE" }
+local function fields(r) return table.concat({ r.id, r.status, tostring(r.assignee) }, " ") end
+return { name = "checker",
+  decide = function(view) return { action = seq[view.run.iteration + 1] or "FAIL" } end,
+  actions = { CHECK = function(ctx)
+    local want, got = {}, {}
+    for _, r in ipairs(ctx.db:reqs(ctx.run.id)) do
+      if r.id ~= ctx.run.root then want[#want + 1] = fields(r) end
+    end
+    for _, s in ipairs(ctx.view.tasks) do got[#got + 1] = fields(s) end
+    for _, r in ipairs(ctx.db:ready(ctx.run.id)) do
+      if r.id ~= ctx.run.root then want[#want + 1] = "ready " .. r.id end
+    end
+    for _, s in ipairs(ctx.view.ready) do got[#got + 1] = "ready " .. s.id end
+    want, got = table.concat(want, "; "), table.concat(got, "; ")
+    return { ok = want == got, summary = "check: " .. (want == got and "same" or ("view " .. got .. " / ssot " .. want)) }
+  end } }
+]])
+  local r = T.baton({ "run", "three files", "--policy", "checker", "--json" }, { cwd = ws })
+  T.eq(r.code, 1, "exit: " .. r.err)
+  local checks = {}
+  for line in r.out:gmatch("[^\n]+") do
+    local l = cjson.decode(line)
+    if l.type == "action.done" and (l.data.summary or ""):find("^check: ") then
+      checks[#checks + 1] = l.data.summary
+    end
+  end
+  T.eq(table.concat(checks, " | "), "check: same | check: same | check: same | check: same")
+end)
