@@ -412,6 +412,7 @@ int luaopen_baton_canon(lua_State *L) {
     lua_pop(L, 1);
     lua_newtable(L);
     canonb_more_funcs(L);
+    canonb_decode_funcs(L);
     new_outbuf(L); /* the kept buffer */
     lua_pushcclosure(L, canon_encode, 1);
     lua_setfield(L, -2, "encode");
