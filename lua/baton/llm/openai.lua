@@ -48,7 +48,8 @@ function M.body(req, spec, opts)
   end
   if req.schema then
     b.response_format = { type = "json_schema",
-      json_schema = { name = "reply", schema = wire.schema_copy(req.schema), strict = false } }
+      json_schema = { name = "reply", strict = false, -- copied and encoded once per schema table
+                      schema = json.encoded(wire.schema_copy_cached(req.schema)) } }
   end
   if opts.stream then
     b.stream = true
