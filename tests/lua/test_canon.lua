@@ -347,3 +347,15 @@ T.test("canon-3.1 fnv1a64 and aliased keys match a plain Lua FNV-1a on every len
     T.eq(reqkey.hash("{" .. text .. "}", set), lua_fnv("{" .. text:gsub("%w+", { rab123 = "T1", RUN9 = "RUN" }) .. "}"))
   end
 end)
+
+T.test("canon-3.2 a long tool list (joined past the C stack buffer) gives the same key", function()
+  local p = { type = "object", properties = { x = { type = "string" } } }
+  for _, count in ipairs { 1, 8, 40 } do
+    local tools = {}
+    for i = 1, count do tools[i] = { name = "t" .. i, description = ("d" .. i):rep(120), parameters = p } end
+    local req = { model = "m", tools = tools }
+    local want = json.fnv1a64(json.encode { model = "m", tools = tools })
+    T.eq(llm.request_key(req), want) -- fills the cache (the Lua way)
+    T.eq(llm.request_key(req), want) -- from the cache (canon.tool_list)
+  end
+end)
