@@ -21,8 +21,22 @@ M.null = cjson.null
 -- tool schemas for its key and its body. tests/lua/test_canon.lua checks it
 -- against a reference encoder written in Lua.
 local raws = setmetatable({}, { __mode = "k" })
+local chat_mt = { __name = "baton.json.chat_messages" }
 function M.encode(v)
-  return canon.encode(v, M.array_mt, M.raw_mt, raws)
+  return canon.encode(v, M.array_mt, M.raw_mt, raws, chat_mt)
+end
+
+-- json.chat_messages(system, messages): a value json.encode writes as the
+-- OpenAI chat-completions "messages" array of baton's provider-neutral
+-- messages (core/canon_chat.c): {role="system", content=system} first
+-- unless system is nil, then per message: a tool result as {role, content,
+-- tool_call_id}, any other as {role, content} plus, for an assistant with
+-- tool calls, tool_calls = {{id, type="function", ["function"]={name,
+-- arguments=<json.encode(c.arguments or {})>}}} and a null content when
+-- empty; content defaults to "". Built in C: the per-message tables and
+-- argument strings of doing it in Lua cost more than the rest of a body.
+function M.chat_messages(system, messages)
+  return setmetatable({ system, messages }, chat_mt)
 end
 
 -- json.raw(text): a fragment already encoded, which json.encode copies as it

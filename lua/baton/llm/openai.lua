@@ -18,29 +18,13 @@ local function wire_tool(t)
     parameters = json.encoded(t.parameters and wire.schema_copy_cached(t.parameters) or EMPTY_PARAMS) } }
 end
 
-local function wire_message(m)
-  if m.role == "tool" then
-    return { role = "tool", tool_call_id = m.tool_call_id, content = m.content or "" }
-  end
-  local out = { role = m.role, content = m.content or "" }
-  if m.role == "assistant" and m.tool_calls and #m.tool_calls > 0 then
-    out.tool_calls = {}
-    for i, c in ipairs(m.tool_calls) do
-      out.tool_calls[i] = { id = c.id, type = "function",
-        ["function"] = { name = c.name, arguments = json.encode(c.arguments or {}) } }
-    end
-    if out.content == "" then out.content = json.null end
-  end
-  return out
-end
-
 -- The request body for req. opts.official: talking to api.openai.com, which
 -- wants max_completion_tokens (newer models reject max_tokens).
 function M.body(req, spec, opts)
-  local msgs = {}
-  if req.system and req.system ~= "" then msgs[1] = { role = "system", content = req.system } end
-  for _, m in ipairs(req.messages or {}) do msgs[#msgs + 1] = wire_message(m) end
-  local b = { model = spec.name, messages = setmetatable(msgs, json.array_mt), temperature = req.temperature }
+  -- the messages in the wire form (the system prompt first), written by the
+  -- encoder itself (json.chat_messages; tool calls with JSON-string arguments)
+  local system = req.system ~= "" and req.system or nil
+  local b = { model = spec.name, messages = json.chat_messages(system, req.messages or {}), temperature = req.temperature }
   if req.max_tokens then b[opts.official and "max_completion_tokens" or "max_tokens"] = req.max_tokens end
   if req.tools and #req.tools > 0 then
     b.tools = {}
