@@ -1,7 +1,8 @@
 /* canon_bind_more.c: the rest of the baton.canon binding (the encoder is in
  * core/canon_lua.c): the 64-bit FNV-1a hash of a text, the in-place walk
- * that fixes up what cjson decodes (integers, nulls), and the tools part of
- * a request key built from wire.tool_raw's cache. */
+ * that fixes up what cjson decodes (integers, nulls), the tools part of a
+ * request key built from wire.tool_raw's cache, and the check behind
+ * wire.tool_list_raw's cache of a provider's tools lists. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -103,6 +104,37 @@ static int canon_tool_list(lua_State *L) {
     return 1;
 }
 
+/* canon.same_tools(list, check, n) -> whether list still holds the n tools
+ * check recorded (check[4i-3 .. 4i]: the tool table, its parameters, name
+ * and description): list has no metatable, exactly those tables at 1..n and
+ * nothing at n + 1, each with the same three fields (read as t.x reads
+ * them). For wire.tool_list_raw: ~5 instructions' worth of Lua per field. */
+static int canon_same_tools(lua_State *L) {
+    static const char *const fields[] = {"parameters", "name", "description"};
+    luaL_checktype(L, 1, LUA_TTABLE);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_Integer n = luaL_checkinteger(L, 3);
+    lua_settop(L, 3);
+    int same = n >= 0 && n <= MAX_TOOLS && !lua_getmetatable(L, 1);
+    lua_settop(L, 3);
+    if (same) same = lua_rawgeti(L, 1, n + 1) == LUA_TNIL;
+    lua_settop(L, 3);
+    for (lua_Integer i = 1; same && i <= n; i++) {
+        same = lua_rawgeti(L, 1, i) == LUA_TTABLE; /* 4 */
+        lua_rawgeti(L, 2, 4 * i - 3);              /* 5 */
+        same = same && lua_rawequal(L, 4, 5);
+        for (int f = 0; same && f < 3; f++) {
+            lua_getfield(L, 4, fields[f]);
+            lua_rawgeti(L, 2, 4 * i - 2 + f);
+            same = lua_rawequal(L, 6, 7);
+            lua_settop(L, 5);
+        }
+        lua_settop(L, 3);
+    }
+    lua_pushboolean(L, same);
+    return 1;
+}
+
 /* canon.fnv1a64(s) -> 16 lowercase hex digits of the 64-bit FNV-1a hash. */
 static int canon_fnv1a64(lua_State *L) {
     size_t n;
@@ -158,6 +190,7 @@ static int canon_normalize(lua_State *L) {
 }
 
 static const luaL_Reg canon_funcs[] = {{"fnv1a64", canon_fnv1a64},
+                                       {"same_tools", canon_same_tools},
                                        {"normalize", canon_normalize},
                                        {NULL, NULL}};
 

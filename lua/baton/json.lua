@@ -86,6 +86,11 @@ end
 -- filled by wire.tool_raw), or nil when one is not (in C: baton.canon).
 M.tool_list = canon.tool_list
 
+-- json.same_tools(list, check, n) -> whether list holds the same n tools with
+-- the same parameters, names and descriptions as check recorded (in C; for
+-- wire.tool_list_raw).
+M.same_tools = canon.same_tools
+
 -- 64-bit FNV-1a over the bytes of s, as 16 lowercase hex digits.
 M.fnv1a64 = canon.fnv1a64
 

@@ -230,3 +230,39 @@ T.test("wire-3.1 json.chat_messages writes what the Lua wire messages encoded to
   T.raises(function() json.encode(json.chat_messages(nil, { { role = "assistant", tool_calls = { { arguments = { f = print } } } } })) end,
     "json: cannot encode a value of type function")
 end)
+
+T.test("wire-3.2 a tools list is reused while its tools stay the same, and seen to change", function()
+  local p1 = { type = "object", properties = { path = { type = "string" } }, required = { "path" } }
+  local p2 = { type = "object", properties = {} }
+  local list = { { name = "a", description = "da", parameters = p1 }, { name = "b", parameters = p2 } }
+  local function tools_of(l) return json.encode(openai.body({ tools = l }, { name = "m" }, {}).tools) end
+  local function fresh(l) -- what the wire form is, built from scratch
+    local out = {}
+    for i, t in ipairs(l) do
+      out[i] = { type = "function", ["function"] = { name = t.name, description = t.description,
+        parameters = t.parameters and wire.schema_copy(t.parameters) or { type = "object", properties = {} } } }
+    end
+    return json.encode(out)
+  end
+  T.eq(tools_of(list), fresh(list))
+  T.eq(tools_of(list), fresh(list)) -- from the kept list
+  local b1 = openai.body({ tools = list }, { name = "m" }, {}).tools
+  T.eq(openai.body({ tools = list }, { name = "m" }, {}).tools, b1, "the same kept list")
+  list[1].description = "changed"
+  T.eq(tools_of(list), fresh(list))
+  list[2].parameters = p1
+  T.eq(tools_of(list), fresh(list))
+  list[2].name = "c"
+  T.eq(tools_of(list), fresh(list))
+  list[3] = { name = "d", description = "dd", parameters = p2 }
+  T.eq(tools_of(list), fresh(list))
+  list[1] = { name = "e", parameters = p2 }
+  T.eq(tools_of(list), fresh(list))
+  list[3] = nil
+  T.eq(tools_of(list), fresh(list))
+  list[2].parameters = nil -- no parameters: the empty object schema
+  T.eq(tools_of(list), fresh(list))
+  T.eq(json.same_tools({}, {}, 0), true)
+  T.eq(json.same_tools({ 1 }, {}, 0), false)
+  T.eq(json.same_tools(setmetatable({}, {}), {}, 0), false)
+end)

@@ -12,7 +12,7 @@ local EMPTY_PARAMS = { type = "object", properties = {} }
 
 M.DEFAULT_BASE = "https://api.openai.com/v1"
 
-local tool_cache = wire.tool_cache()
+local tool_cache, tool_lists = wire.tool_cache(), wire.tool_cache()
 local function wire_tool(t)
   return { type = "function", ["function"] = { name = t.name, description = t.description,
     parameters = json.encoded(t.parameters and wire.schema_copy_cached(t.parameters) or EMPTY_PARAMS) } }
@@ -27,8 +27,7 @@ function M.body(req, spec, opts)
   local b = { model = spec.name, messages = json.chat_messages(system, req.messages or {}), temperature = req.temperature }
   if req.max_tokens then b[opts.official and "max_completion_tokens" or "max_tokens"] = req.max_tokens end
   if req.tools and #req.tools > 0 then
-    b.tools = {}
-    for i, t in ipairs(req.tools) do b.tools[i] = wire.tool_raw(tool_cache, t, wire_tool) end
+    b.tools = wire.tool_list_raw(tool_lists, req.tools, tool_cache, wire_tool)
   end
   if req.schema then
     b.response_format = { type = "json_schema",
