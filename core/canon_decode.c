@@ -1,12 +1,9 @@
-/* canon_decode.c: canon.decode, baton.json's decoder (part of the baton.canon
- * binding): JSON text straight to the values json.decode promises, in one
- * pass: integral numbers below 2^53 as integers, null as the NULL light
- * userdata (cjson.null) or, with strip, left out. It replaced cjson.decode
- * plus a second walk fixing numbers and nulls; most of their cost was tables
- * grown one key at a time, so here a container's members wait on the Lua
- * stack (up to CHUNK) and its table is made at their number. Strict JSON
- * (RFC 8259) except that strings may hold raw control bytes; error texts
- * follow cjson's ("Expected value but found T_END at character 3"). */
+/* canon_decode.c: canon.decode (baton.canon), json.decode's one pass from
+ * JSON text to the values it promises: integral numbers below 2^53 as
+ * integers, null as cjson.null or, with strip, left out. Unlike cjson.decode
+ * plus a fix-up walk, a container's members wait on the Lua stack (up to
+ * CHUNK) and its table is made at their number. Strict JSON (raw control
+ * bytes allowed in strings); error texts as cjson's. */
 #include <math.h>
 #include <stdio.h>
 #include <stdint.h>
@@ -361,22 +358,17 @@ static int value(dec *d, int depth) {
     case '"': return string(d, "value");
     case '-': case '0': case '1': case '2': case '3': case '4':
     case '5': case '6': case '7': case '8': case '9': return number(d);
-    case 't':
-    case 'f':
-    case 'n':
-        if (literal_at(d, "true", 4)) lua_pushboolean(d->L, 1), d->p += 4;
-        else if (literal_at(d, "false", 5)) lua_pushboolean(d->L, 0), d->p += 5;
-        else if (literal_at(d, "null", 4)) {
-            if (d->strip) lua_pushnil(d->L);
-            else lua_pushlightuserdata(d->L, NULL);
-            d->p += 4;
-        } else {
-            return fail(d, "value", "invalid token", d->p);
-        }
-        return 0;
-    default:
+    }
+    if (literal_at(d, "true", 4) || literal_at(d, "false", 5)) {
+        lua_pushboolean(d->L, *d->p == 't');
+        d->p += *d->p == 't' ? 4 : 5;
+    } else if (literal_at(d, "null", 4)) {
+        d->strip ? lua_pushnil(d->L) : lua_pushlightuserdata(d->L, NULL);
+        d->p += 4;
+    } else {
         return fail(d, "value", token_name(d), d->p);
     }
+    return 0;
 }
 
 /* canon.decode(text[, strip]) -> value | nil, "json: <reason>". strip: nulls
