@@ -18,32 +18,8 @@
 #define MAX_DEPTH 100
 #define OUTBUF "baton.canon.buffer"
 
-/* One key of an object being encoded. A string key points into the Lua
- * string (anchored on the stack with its value); a number key is formatted
- * into num. */
-typedef struct {
-    const char *s;
-    size_t len;
-    int is_num;
-    int slot; /* stack index of the value */
-    char num[32];
-} key_entry;
-
-/* The output and a stack of keys (nested objects push on top of their
- * parent's) live in a userdata so an error (longjmp) frees them. One per
- * Lua state is kept and reused by canon.encode (an upvalue): a fresh one
- * per call, with its finalizer and first allocations, cost more than
- * encoding a small value. busy: in use by an encoding; a second one meanwhile
- * (a metamethod run by lua_geti that encodes) takes a fresh one. Our own
- * errors clear it (fail); an error raised inside a metamethod leaves it set,
- * and every later call then takes a fresh buffer: slower, never wrong. */
-typedef struct {
-    char *p;
-    size_t len, cap;
-    key_entry *keys;
-    size_t nkeys, keycap;
-    int busy;
-} outbuf;
+typedef canon_outbuf outbuf;
+typedef canon_key_entry key_entry;
 
 #define KEEP_MAX (256 * 1024) /* a kept buffer grown past this is freed after use */
 
@@ -92,6 +68,10 @@ static void put(lua_State *L, outbuf *b, const char *s, size_t n) {
     b->len += n;
 }
 
+void canonb_reserve(lua_State *L, canon_outbuf *b, size_t n) {
+    reserve(L, b, n);
+}
+
 /* Whether one of the 8 bytes of w is below 32, a quote or a backslash
  * (the exact "has a zero byte" test, applied three times). */
 static int has_special(uint64_t w) {
@@ -101,7 +81,7 @@ static int has_special(uint64_t w) {
 }
 
 /* Writes byte c at o, escaped if JSON requires it; returns the new end. */
-static char *put_byte(char *o, unsigned char c) {
+static inline char *put_byte(char *o, unsigned char c) {
     static const char hex[] = "0123456789abcdef";
     if (c >= 32 && c != '"' && c != '\\') {
         *o++ = (char)c;
@@ -154,6 +134,14 @@ static void put_quoted(lua_State *L, outbuf *b, const char *s, size_t n) {
         b->len = (size_t)(o - b->p);
         from = end;
     } while (from < n);
+}
+
+void canonb_put(lua_State *L, canon_outbuf *b, const char *s, size_t n) {
+    put(L, b, s, n);
+}
+
+void canonb_put_quoted(lua_State *L, canon_outbuf *b, const char *s, size_t n) {
+    put_quoted(L, b, s, n);
 }
 
 /* Formats the number at idx into out (at least 32 bytes); raises on NaN/inf. */
@@ -285,27 +273,30 @@ static void put_text(lua_State *L, outbuf *b, int t) {
     lua_pop(L, 1);
 }
 
+/* 1: t has the raw metatable (array_mt + 1), 2: the chat messages one
+ * (array_mt + 3), else 0. */
 static int is_raw(lua_State *L, int t, int array_mt) {
     if (!lua_getmetatable(L, t)) return 0;
-    int raw = lua_rawequal(L, -1, array_mt + 1);
+    int raw = lua_rawequal(L, -1, array_mt + 1) ? 1 : lua_rawequal(L, -1, array_mt + 3) ? 2 : 0;
     lua_pop(L, 1);
     return raw;
 }
 
-/* A fragment already encoded is copied as it is: a json.raw table (the raw
+/* A fragment already encoded is copied as it is, or (json.chat_messages)
+ * written by canon_chat.c: a json.raw table (the raw
  * metatable, its text at [1]), or a table json.encoded registered in the
  * raws table (weak keys: table -> its json.raw): the tool schemas of every
  * request are the same tables, encoded once (lua/baton/llm/init.lua,
  * openai.lua). The raw metatable sits at stack index array_mt + 1, the raws
  * table at array_mt + 2 (each nil when not given). */
-static int put_raw(lua_State *L, outbuf *b, int t, int array_mt) {
-    if (is_raw(L, t, array_mt)) {
-        put_text(L, b, t);
-        return 1;
-    }
+static int put_raw(lua_State *L, outbuf *b, int t, int depth, int array_mt) {
+    int kind = is_raw(L, t, array_mt);
+    if (kind == 1) put_text(L, b, t);
+    if (kind == 2) canonb_chat_messages(L, b, t, depth, array_mt); /* core/canon_chat.c */
+    if (kind) return 1;
     if (!lua_istable(L, array_mt + 2)) return 0;
     lua_pushvalue(L, t);
-    int found = lua_rawget(L, array_mt + 2) == LUA_TTABLE && is_raw(L, -1, array_mt);
+    int found = lua_rawget(L, array_mt + 2) == LUA_TTABLE && is_raw(L, -1, array_mt) == 1;
     if (found) put_text(L, b, lua_gettop(L));
     lua_pop(L, 1);
     return found;
@@ -314,7 +305,7 @@ static int put_raw(lua_State *L, outbuf *b, int t, int array_mt) {
 static void encode_table(lua_State *L, outbuf *b, int t, int depth, int array_mt) {
     if (depth > MAX_DEPTH) fail(L, b, "json: nesting deeper than 100 (a cycle?)");
     check_stack(L, b, 8, "json: nesting too deep");
-    if (put_raw(L, b, t, array_mt)) return;
+    if (put_raw(L, b, t, depth, array_mt)) return;
     int top = lua_gettop(L);
     /* no [1]: an object unless empty, without counting its keys first */
     int no_first = lua_geti(L, t, 1) == LUA_TNIL;
@@ -371,6 +362,10 @@ static void encode_value(lua_State *L, outbuf *b, int idx, int depth, int array_
     }
 }
 
+void canonb_encode_value(lua_State *L, canon_outbuf *b, int idx, int depth, int array_mt) {
+    encode_value(L, b, idx, depth, array_mt);
+}
+
 /* A new empty output buffer on the stack top (freed by its __gc on errors). */
 static outbuf *new_outbuf(lua_State *L) {
     outbuf *b = lua_newuserdatauv(L, sizeof *b, 0);
@@ -386,11 +381,12 @@ static void free_outbuf(outbuf *b) {
     b->keys = NULL;
 }
 
-/* canon.encode(v, array_mt[, raw_mt[, raws]]) -> string; raises "json: ..."
- * on what JSON cannot say (functions, cycles, NaN, infinity, odd keys).
+/* canon.encode(v, array_mt[, raw_mt[, raws[, chat_mt]]]) -> string; raises
+ * "json: ..." on what JSON cannot say (functions, cycles, NaN, infinity, odd
+ * keys). chat_mt marks json.chat_messages tables (core/canon_chat.c).
  * Encodes into the state's kept buffer (upvalue 1) unless it is busy. */
 static int canon_encode(lua_State *L) {
-    lua_settop(L, 4);
+    lua_settop(L, 5);
     outbuf *kept = lua_touserdata(L, lua_upvalueindex(1));
     outbuf *b = kept->busy ? new_outbuf(L) : kept;
     b->busy = 1;
@@ -412,6 +408,7 @@ int luaopen_baton_canon(lua_State *L) {
     lua_pop(L, 1);
     lua_newtable(L);
     canonb_more_funcs(L);
+    canonb_decode_funcs(L);
     new_outbuf(L); /* the kept buffer */
     lua_pushcclosure(L, canon_encode, 1);
     lua_setfield(L, -2, "encode");

@@ -34,12 +34,16 @@
       (m, s, ev, running))                                                                   \
     X(CURLMsg *, curl_multi_info_read, (CURLM * m, int *left), (m, left))                   \
     X(struct curl_slist *, curl_slist_append, (struct curl_slist * l, const char *s), (l, s)) \
-    X(curl_version_info_data *, curl_version_info, (CURLversion v), (v))
+    X(curl_version_info_data *, curl_version_info, (CURLversion v), (v))                     \
+    X(CURLU *, curl_url, (void), ())                                                         \
+    X(CURLUcode, curl_url_set, (CURLU * u, CURLUPart what, const char *part, unsigned int flags), \
+      (u, what, part, flags))
 
 #define CURL_VOID_FUNCS(X)                                                                   \
     X(curl_easy_cleanup, (CURL * h), (h))                                                    \
     X(curl_easy_reset, (CURL * h), (h))                                                      \
-    X(curl_slist_free_all, (struct curl_slist * l), (l))
+    X(curl_slist_free_all, (struct curl_slist * l), (l))                                     \
+    X(curl_url_cleanup, (CURLU * u), (u))
 
 #define POINTER(ret, name, params, args) static ret(*p_##name) params;
 #define VOID_POINTER(name, params, args) static void(*p_##name) params;

@@ -20,6 +20,11 @@
  * so a burst of N requests makes N handles once, not again at every burst. */
 #define POOL_MAX 1024
 
+/* URLs parsed once (a run asks one endpoint again and again; curl parsed
+ * CURLOPT_URL anew for every request): handed to curl as CURLOPT_CURLU,
+ * which curl copies and never changes. Kept until bt_http_free. */
+#define URLS_MAX 8
+
 struct bt_http {
     CURLM *multi;
     bt_loop *loop;
@@ -27,6 +32,9 @@ struct bt_http {
     int running;
     CURL **pool;
     int npool, pool_cap;
+    char *url_text[URLS_MAX];
+    CURLU *url[URLS_MAX];
+    int nurls;
 };
 
 enum { MODE_UNDECIDED, MODE_BODY, MODE_SSE };
@@ -126,6 +134,10 @@ void bt_http_free(bt_http *h) {
         curl_easy_cleanup(h->pool[--h->npool]);
     free(h->pool);
     curl_multi_cleanup(h->multi); /* closes cached connections via sock_cb */
+    for (int i = 0; i < h->nurls; i++) {
+        curl_url_cleanup(h->url[i]);
+        free(h->url_text[i]);
+    }
     if (h->timer) bt_loop_timer_cancel(h->loop, h->timer);
     free(h);
 }
@@ -341,10 +353,30 @@ static int set_method(bt_req *r, const bt_req_opts *o) {
     return rc;
 }
 
+/* url parsed, from the cache or into it; NULL when the cache is full or curl
+ * rejects url (CURLOPT_URL then parses it and reports the error). */
+static CURLU *parsed_url(bt_http *h, const char *url) {
+    for (int i = 0; i < h->nurls; i++)
+        if (strcmp(h->url_text[i], url) == 0) return h->url[i];
+    if (h->nurls == URLS_MAX) return NULL;
+    CURLU *u = curl_url();
+    char *text = strdup(url);
+    if (!u || !text || curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK) {
+        if (u) curl_url_cleanup(u);
+        free(text);
+        return NULL;
+    }
+    h->url[h->nurls] = u;
+    h->url_text[h->nurls++] = text;
+    return u;
+}
+
 static int set_options(bt_req *r, const bt_req_opts *o) {
     CURL *e = r->easy;
     int rc = 0;
-    rc |= curl_easy_setopt(e, CURLOPT_URL, o->url);
+    CURLU *u = parsed_url(r->h, o->url);
+    if (u) rc |= curl_easy_setopt(e, CURLOPT_CURLU, u);
+    else rc |= curl_easy_setopt(e, CURLOPT_URL, o->url);
     rc |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     rc |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     rc |= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf);
@@ -353,7 +385,9 @@ static int set_options(bt_req *r, const bt_req_opts *o) {
     rc |= curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
     rc |= curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
     rc |= curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
-    rc |= curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, ""); /* what curl can decode */
+    /* No Accept-Encoding: LLM replies are a few kB of JSON, and asking for
+     * compression cost ~12k instructions a request in libcurl (formatting
+     * the header byte by byte), more than the bytes it saves on a link. */
     rc |= curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     if (o->timeout > 0) rc |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(o->timeout * 1000));
     if (o->connect_timeout > 0)
@@ -406,6 +440,9 @@ static int pool_put(bt_http *h, CURL *e) {
         h->pool_cap = cap;
     }
     curl_easy_reset(e); /* every option back to its default */
+    /* but this one: a kept handle may meet curl_easy_cleanup before its
+     * next request, which without it saves and restores SIGPIPE's action */
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     h->pool[h->npool++] = e;
     return 1;
 }

@@ -179,8 +179,11 @@ static int push_response(lua_State *L, bt_req *r) {
     lua_createtable(L, 0, 4);
     lua_pushinteger(L, bt_req_status(r));
     lua_setfield(L, -2, "status");
-    lua_newtable(L);
     const char *name, *value;
+    int nhdr = 0;
+    while (bt_req_header(r, nhdr, &name, &value))
+        nhdr++;
+    lua_createtable(L, 0, nhdr); /* at its size: grown one header at a time it was resized 4 times */
     for (int i = 0; bt_req_header(r, i, &name, &value); i++) {
         lua_pushstring(L, value);
         lua_setfield(L, -2, name);

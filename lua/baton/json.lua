@@ -1,7 +1,7 @@
 -- baton.json: canonical JSON encoding and a 64-bit FNV-1a hash (baton.canon,
 -- in C, independent of cjson) so request keys (ledger reuse on resume,
--- cassettes) are stable across runs, machines and cjson versions. Decoding
--- is cjson's job (json.decode wraps it).
+-- cassettes) are stable across runs, machines and cjson versions. The
+-- decoder is baton.canon's too (json.decode); json.null is cjson.null.
 -- Canonical means: object keys sorted bytewise, no whitespace, integers as
 -- integers, floats with 17 significant digits, only the escapes JSON requires.
 local canon = require "baton.canon"
@@ -21,8 +21,22 @@ M.null = cjson.null
 -- tool schemas for its key and its body. tests/lua/test_canon.lua checks it
 -- against a reference encoder written in Lua.
 local raws = setmetatable({}, { __mode = "k" })
+local chat_mt = { __name = "baton.json.chat_messages" }
 function M.encode(v)
-  return canon.encode(v, M.array_mt, M.raw_mt, raws)
+  return canon.encode(v, M.array_mt, M.raw_mt, raws, chat_mt)
+end
+
+-- json.chat_messages(system, messages): a value json.encode writes as the
+-- OpenAI chat-completions "messages" array of baton's provider-neutral
+-- messages (core/canon_chat.c): {role="system", content=system} first
+-- unless system is nil, then per message: a tool result as {role, content,
+-- tool_call_id}, any other as {role, content} plus, for an assistant with
+-- tool calls, tool_calls = {{id, type="function", ["function"]={name,
+-- arguments=<json.encode(c.arguments or {})>}}} and a null content when
+-- empty; content defaults to "". Built in C: the per-message tables and
+-- argument strings of doing it in Lua cost more than the rest of a body.
+function M.chat_messages(system, messages)
+  return setmetatable({ system, messages }, chat_mt)
 end
 
 -- json.raw(text): a fragment already encoded, which json.encode copies as it
@@ -39,18 +53,16 @@ function M.encoded(t)
   return r
 end
 
--- Decodes text; returns value, or nil, "json: <reason>". cjson decodes every
--- number as a float; Lua 5.4 code wants 3, not 3.0, for token counts, line
--- numbers and ids: integral floats below 2^53 come back as integers. null
--- comes back as json.null, or, with strip, is removed (see strip_nulls).
+-- Decodes text; returns value, or nil, "json: <reason>". Numbers: Lua 5.4
+-- code wants 3, not 3.0, for token counts, line numbers and ids: integral
+-- numbers below 2^53 come back as integers, others as floats. null comes
+-- back as json.null (cjson.null), or, with strip, is left out (an array
+-- keeps its other indices). In C, one pass (canon.decode, core/canon_decode.c;
+-- cjson.decode plus a fix-up walk cost ~2x as much): strict JSON, nesting
+-- up to 1000 deep, errors worded as cjson's.
 function M.decode(text, strip)
   if type(text) ~= "string" then return nil, "json: expected a string, got " .. type(text) end
-  local ok, v = pcall(cjson.decode, text)
-  if not ok then return nil, "json: " .. tostring(v):gsub("^.-:%d+: ", "") end
-  if type(v) == "table" then return canon.normalize(v, true, strip) end
-  if math.type(v) == "float" and v == math.floor(v) and math.abs(v) < 2 ^ 53 then return math.tointeger(v) end
-  if strip and v == cjson.null then return nil end
-  return v
+  return canon.decode(text, strip)
 end
 
 -- Replaces every cjson.null in a decoded value by nil (in place) and returns it.
@@ -73,6 +85,11 @@ end
 -- (name, description, parameters) each already in cache (wire.tool_cache,
 -- filled by wire.tool_raw), or nil when one is not (in C: baton.canon).
 M.tool_list = canon.tool_list
+
+-- json.same_tools(list, check, n) -> whether list holds the same n tools with
+-- the same parameters, names and descriptions as check recorded (in C; for
+-- wire.tool_list_raw).
+M.same_tools = canon.same_tools
 
 -- 64-bit FNV-1a over the bytes of s, as 16 lowercase hex digits.
 M.fnv1a64 = canon.fnv1a64

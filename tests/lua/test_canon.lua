@@ -8,6 +8,7 @@ local T = ...
 local canon = require "baton.canon"
 local json = require "baton.json"
 local llm = require "baton.llm"
+local reqkey = require "baton.reqkey"
 
 -- The reference: the rules of baton.json spelled out in plain Lua.
 local ESC = { ['"'] = '\\"', ["\\"] = "\\\\", ["\b"] = "\\b", ["\f"] = "\\f", ["\n"] = "\\n",
@@ -188,6 +189,7 @@ T.test("canon-2.3 request keys with aliases (a table or json.aliases) equal stri
       req.tools = { { name = "w", description = text(), parameters = params }, { name = "x", parameters = params },
         { name = "y", description = "rab123", extra = text() } }
     end
+    if math.random(1, 3) == 1 then req.schema = params end -- one table, encoded once: the same keys
     T.eq(llm.request_key(req), ref_key(req))
     req.key_aliases = aliases
     local want = ref_key(req, aliases)
@@ -321,4 +323,39 @@ T.test("canon-3.1 update_run: more field sets than its statement cache, each rig
   local evs = db:events(run.id, { kind = "run" })
   T.eq(evs[#evs].payload.updated[1], "iteration")
   T.raises(function() db:update_run(run.id, { colour = 1 }) end, "unknown run field 'colour'")
+end)
+
+-- FNV-1a 64 in plain Lua (integer multiplication wraps modulo 2^64): the C
+-- hash, eight bytes a round, must give the same keys as ever on every length.
+local function lua_fnv(s)
+  local h = -3750763034362895579 -- 0xcbf29ce484222325
+  for i = 1, #s do h = (h ~ s:byte(i)) * 0x100000001b3 end
+  return string.format("%016x", h)
+end
+
+T.test("canon-3.1 fnv1a64 and aliased keys match a plain Lua FNV-1a on every length", function()
+  math.randomseed(31)
+  local set = json.aliases { rab123 = "T1", RUN9 = "RUN" }
+  for n = 0, 70 do
+    local b = {}
+    for i = 1, n do b[i] = string.char(math.random(0, 255)) end
+    local s = table.concat(b)
+    T.eq(json.fnv1a64(s), lua_fnv(s), "length " .. n)
+    local words = {}
+    for i = 1, n do words[i] = ({ "rab123", "x", "RUN9", " ", "prose", ",", "rab1234" })[math.random(7)] end
+    local text = table.concat(words)
+    T.eq(reqkey.hash("{" .. text .. "}", set), lua_fnv("{" .. text:gsub("%w+", { rab123 = "T1", RUN9 = "RUN" }) .. "}"))
+  end
+end)
+
+T.test("canon-3.2 a long tool list (joined past the C stack buffer) gives the same key", function()
+  local p = { type = "object", properties = { x = { type = "string" } } }
+  for _, count in ipairs { 1, 8, 40 } do
+    local tools = {}
+    for i = 1, count do tools[i] = { name = "t" .. i, description = ("d" .. i):rep(120), parameters = p } end
+    local req = { model = "m", tools = tools }
+    local want = json.fnv1a64(json.encode { model = "m", tools = tools })
+    T.eq(llm.request_key(req), want) -- fills the cache (the Lua way)
+    T.eq(llm.request_key(req), want) -- from the cache (canon.tool_list)
+  end
 end)

@@ -325,3 +325,24 @@ T.test("http-1.19 a reused handle carries nothing over: method, headers, body, l
     T.eq(res.streamed, nil)
   end
 end)
+
+T.test("http-1.20 many URLs: parsed once each, past the cache too; no Accept-Encoding sent", function()
+  local srv = server.start(T)
+  for round = 1, 2 do
+    for i = 1, 12 do -- 8 are kept parsed, the rest go to curl as text
+      local path = string.format("/echo?n=%d&r=%d", i, round)
+      local res, err = http.request { url = srv.url .. path, body = "b" .. i }
+      T.eq(err, nil)
+      local echo = cjson.decode(res.body)
+      T.eq(echo.path, path) T.eq(echo.body, "b" .. i) T.eq(echo.method, "POST")
+      T.eq(echo.headers["accept-encoding"], nil)
+    end
+  end
+  -- the same URL with user info and a fragment, and a bad port: curl's own verdicts, as before
+  local res = http.request { url = srv.url:gsub("//", "//user:pw@") .. "/echo#frag" }
+  T.eq(cjson.decode(res.body).path, "/echo")
+  T.eq(cjson.decode(res.body).headers.authorization, "Basic dXNlcjpwdw==")
+  local _, err, code = http.request { url = "http://127.0.0.1:99999/x" }
+  T.eq(code, "transport")
+  T.match(err, "^http: ")
+end)

@@ -108,6 +108,15 @@ T.test("model-1.2 LiteLLM-style provider/model for known providers", function()
   T.eq(s.provider .. "|" .. s.name, "openai|gpt-4o-mini")
   s = assert(llm.parse_model "ollama/qwen2.5-coder:7b")
   T.eq(s.provider .. "|" .. s.name, "ollama|qwen2.5-coder:7b")
+  -- parses are remembered per model string; a new provider name is seen at once
+  T.eq(assert(llm.parse_model "openai/gpt-4o-mini").name, "gpt-4o-mini")
+  T.eq(llm.parse_model "mllama/x:1", nil) -- provider "mllama/x": unknown
+  llm.register("mllama", { chat = function() end })
+  T.defer(function() llm.providers.mllama = nil end)
+  s = assert(llm.parse_model "mllama/x:1")
+  T.eq(s.provider .. "|" .. s.name .. "|" .. s.model, "mllama|x:1|mllama/x:1")
+  llm.providers.mllama = nil
+  T.eq(llm.parse_model "mllama/x:1", nil)
 end)
 
 T.test("model-1.3 unknown providers and empty model names are clear errors", function()

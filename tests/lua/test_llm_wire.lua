@@ -167,3 +167,102 @@ T.test("wire-4.1 error bodies, redaction, URLs, OLLAMA_HOST forms", function()
     T.eq(ollama.base(), want, host)
   end
 end)
+
+-- The OpenAI wire messages as openai.lua built them in Lua before
+-- json.chat_messages wrote them in C: the reference for the bytes.
+local function ref_messages(system, messages)
+  local function wire_message(m)
+    if m.role == "tool" then
+      return { role = "tool", tool_call_id = m.tool_call_id, content = m.content or "" }
+    end
+    local out = { role = m.role, content = m.content or "" }
+    if m.role == "assistant" and m.tool_calls and #m.tool_calls > 0 then
+      out.tool_calls = {}
+      for i, c in ipairs(m.tool_calls) do
+        out.tool_calls[i] = { id = c.id, type = "function",
+          ["function"] = { name = c.name, arguments = json.encode(c.arguments or {}) } }
+      end
+      if out.content == "" then out.content = json.null end
+    end
+    return out
+  end
+  local msgs = {}
+  if system and system ~= "" then msgs[1] = { role = "system", content = system } end
+  for _, m in ipairs(messages or {}) do msgs[#msgs + 1] = wire_message(m) end
+  return setmetatable(msgs, json.array_mt)
+end
+
+T.test("wire-3.1 json.chat_messages writes what the Lua wire messages encoded to", function()
+  math.randomseed(31)
+  local texts = { "", "plain", 'q"uote\\ and\nnew\tline \1', "é😀", ("long "):rep(300) }
+  local function text() return texts[math.random(#texts)] end
+  local function maybe(v) if math.random(3) == 1 then return nil end return v end
+  local function args()
+    local r = math.random(5)
+    if r == 1 then return nil elseif r == 2 then return false elseif r == 3 then return {} end
+    return { path = text(), n = math.random(-5, 5), list = { 1, 2.5, text() }, deep = { a = { b = { c = text() } } } }
+  end
+  for _ = 1, 500 do
+    local msgs = {}
+    for i = 1, math.random(0, 6) do
+      local r = math.random(4)
+      if r == 1 then msgs[i] = { role = "user", content = maybe(text()) }
+      elseif r == 2 then msgs[i] = { role = "tool", tool_call_id = maybe("call_" .. i), name = "w", content = maybe(text()) }
+      else
+        local calls
+        if math.random(3) > 1 then
+          calls = {}
+          for j = 1, math.random(0, 3) do calls[j] = { id = maybe("c" .. j), name = maybe("write_file"), arguments = args() } end
+        end
+        msgs[i] = { role = "assistant", content = maybe(text()), tool_calls = calls }
+      end
+    end
+    local system = ({ nil, "", "You are\nthe planner." })[math.random(3)]
+    local want = json.encode { messages = ref_messages(system, msgs), model = "m" }
+    local got = json.encode { messages = json.chat_messages(system ~= "" and system or nil, msgs), model = "m" }
+    T.eq(got, want)
+  end
+  -- through openai.body too, and a list that ipairs stops early
+  local req = { system = "s", messages = { { role = "user", content = "x" }, nil, { role = "user", content = "y" } } }
+  T.eq(json.encode(openai.body(req, { name = "m" }, {})),
+       json.encode { model = "m", messages = ref_messages("s", req.messages) })
+  T.eq(json.encode(json.chat_messages(nil, {})), "[]")
+  T.raises(function() json.encode(json.chat_messages(nil, { { role = "assistant", tool_calls = { { arguments = { f = print } } } } })) end,
+    "json: cannot encode a value of type function")
+end)
+
+T.test("wire-3.2 a tools list is reused while its tools stay the same, and seen to change", function()
+  local p1 = { type = "object", properties = { path = { type = "string" } }, required = { "path" } }
+  local p2 = { type = "object", properties = {} }
+  local list = { { name = "a", description = "da", parameters = p1 }, { name = "b", parameters = p2 } }
+  local function tools_of(l) return json.encode(openai.body({ tools = l }, { name = "m" }, {}).tools) end
+  local function fresh(l) -- what the wire form is, built from scratch
+    local out = {}
+    for i, t in ipairs(l) do
+      out[i] = { type = "function", ["function"] = { name = t.name, description = t.description,
+        parameters = t.parameters and wire.schema_copy(t.parameters) or { type = "object", properties = {} } } }
+    end
+    return json.encode(out)
+  end
+  T.eq(tools_of(list), fresh(list))
+  T.eq(tools_of(list), fresh(list)) -- from the kept list
+  local b1 = openai.body({ tools = list }, { name = "m" }, {}).tools
+  T.eq(openai.body({ tools = list }, { name = "m" }, {}).tools, b1, "the same kept list")
+  list[1].description = "changed"
+  T.eq(tools_of(list), fresh(list))
+  list[2].parameters = p1
+  T.eq(tools_of(list), fresh(list))
+  list[2].name = "c"
+  T.eq(tools_of(list), fresh(list))
+  list[3] = { name = "d", description = "dd", parameters = p2 }
+  T.eq(tools_of(list), fresh(list))
+  list[1] = { name = "e", parameters = p2 }
+  T.eq(tools_of(list), fresh(list))
+  list[3] = nil
+  T.eq(tools_of(list), fresh(list))
+  list[2].parameters = nil -- no parameters: the empty object schema
+  T.eq(tools_of(list), fresh(list))
+  T.eq(json.same_tools({}, {}, 0), true)
+  T.eq(json.same_tools({ 1 }, {}, 0), false)
+  T.eq(json.same_tools(setmetatable({}, {}), {}, 0), false)
+end)

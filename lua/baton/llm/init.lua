@@ -19,10 +19,13 @@ M.providers = {
   offline = "baton.llm.offline", replay = "baton.llm.replay",
 }
 
+local parsed = {} -- model string -> its split (M.parse_model: every request parses the same few)
+
 -- Adds a provider: module is a table with chat(req, spec, key) or a module name.
 function M.register(name, module)
   assert(type(name) == "string" and name:match("^[%w_%-]+$"), "llm.register: bad provider name")
   M.providers[name] = module
+  parsed = {} -- a new name may change how "name/..." model strings split
 end
 
 local function known_list()
@@ -36,6 +39,8 @@ end
 -- "provider/model" for known providers, or a bare provider ("offline").
 -- Returns {provider=, name=, model=<as given>} or nil, message, "unknown_provider".
 function M.parse_model(model)
+  local spec = parsed[model]
+  if spec and M.providers[spec.provider] then return { provider = spec.provider, name = spec.name, model = model } end
   if type(model) ~= "string" or model == "" then
     return nil, "llm: req.model must be a model string like openai:gpt-4o-mini", "unknown_provider"
   end
@@ -55,6 +60,7 @@ function M.parse_model(model)
   if name == "" and provider ~= "offline" and provider ~= "replay" then
     return nil, string.format("model '%s' names no model (e.g. %s:<model>)", model, provider), "unknown_provider"
   end
+  parsed[model] = { provider = provider, name = name }
   return { provider = provider, name = name, model = model }
 end
 
@@ -99,11 +105,14 @@ end
 -- A list of plain tools seen before is encoded in C from the cache
 -- (json.tool_list: the same text, without a Lua loop over every field of
 -- every tool); else here, which fills the cache.
+-- A reply schema (a role's verdict_schema: the same table on every request)
+-- is encoded once, as the tool parameters are.
 function M.request_key(req, alias_set)
-  local tools = req.tools
+  local tools, schema = req.tools, req.schema
   local text = type(tools) == "table" and json.tool_list(tools, key_tools) or nil
+  if type(schema) == "table" and getmetatable(schema) == nil then schema = json.encoded(schema) end
   return json.request_hash({ model = req.model, system = req.system, messages = req.messages,
-                             schema = req.schema }, alias_set or req.key_aliases,
+                             schema = schema }, alias_set or req.key_aliases,
                            not text and tools_value(tools) or nil, text)
 end
 

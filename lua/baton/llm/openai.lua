@@ -12,43 +12,27 @@ local EMPTY_PARAMS = { type = "object", properties = {} }
 
 M.DEFAULT_BASE = "https://api.openai.com/v1"
 
-local tool_cache = wire.tool_cache()
+local tool_cache, tool_lists = wire.tool_cache(), wire.tool_cache()
 local function wire_tool(t)
   return { type = "function", ["function"] = { name = t.name, description = t.description,
     parameters = json.encoded(t.parameters and wire.schema_copy_cached(t.parameters) or EMPTY_PARAMS) } }
 end
 
-local function wire_message(m)
-  if m.role == "tool" then
-    return { role = "tool", tool_call_id = m.tool_call_id, content = m.content or "" }
-  end
-  local out = { role = m.role, content = m.content or "" }
-  if m.role == "assistant" and m.tool_calls and #m.tool_calls > 0 then
-    out.tool_calls = {}
-    for i, c in ipairs(m.tool_calls) do
-      out.tool_calls[i] = { id = c.id, type = "function",
-        ["function"] = { name = c.name, arguments = json.encode(c.arguments or {}) } }
-    end
-    if out.content == "" then out.content = json.null end
-  end
-  return out
-end
-
 -- The request body for req. opts.official: talking to api.openai.com, which
 -- wants max_completion_tokens (newer models reject max_tokens).
 function M.body(req, spec, opts)
-  local msgs = {}
-  if req.system and req.system ~= "" then msgs[1] = { role = "system", content = req.system } end
-  for _, m in ipairs(req.messages or {}) do msgs[#msgs + 1] = wire_message(m) end
-  local b = { model = spec.name, messages = setmetatable(msgs, json.array_mt), temperature = req.temperature }
+  -- the messages in the wire form (the system prompt first), written by the
+  -- encoder itself (json.chat_messages; tool calls with JSON-string arguments)
+  local system = req.system ~= "" and req.system or nil
+  local b = { model = spec.name, messages = json.chat_messages(system, req.messages or {}), temperature = req.temperature }
   if req.max_tokens then b[opts.official and "max_completion_tokens" or "max_tokens"] = req.max_tokens end
   if req.tools and #req.tools > 0 then
-    b.tools = {}
-    for i, t in ipairs(req.tools) do b.tools[i] = wire.tool_raw(tool_cache, t, wire_tool) end
+    b.tools = wire.tool_list_raw(tool_lists, req.tools, tool_cache, wire_tool)
   end
   if req.schema then
     b.response_format = { type = "json_schema",
-      json_schema = { name = "reply", schema = wire.schema_copy(req.schema), strict = false } }
+      json_schema = { name = "reply", strict = false, -- copied and encoded once per schema table
+                      schema = json.encoded(wire.schema_copy_cached(req.schema)) } }
   end
   if opts.stream then
     b.stream = true

@@ -208,6 +208,27 @@ function M.tool_raw(cache, t, build)
   return c.raw
 end
 
+-- The wire form of a whole tools list: {[i] = M.tool_raw(cache, list[i],
+-- build)}, kept per list table (lists: a weak-keyed table of the provider's)
+-- and reused while json.same_tools finds the same tools in it with the same
+-- parameters, names and descriptions: baton.tools hands every request of a
+-- role the same list, and a tool_raw per tool per request in Lua cost ~25k
+-- instructions a request. A list with a tool tool_raw cannot cache is not
+-- kept. The result is shared: never change it.
+function M.tool_list_raw(lists, list, cache, build)
+  local e = lists[list]
+  if e and json.same_tools(list, e.check, e.n) then return e.raws end
+  local raws, check, plain = {}, {}, getmetatable(list) == nil
+  for i, t in ipairs(list) do
+    local r = M.tool_raw(cache, t, build)
+    raws[i] = r
+    plain = plain and type(t) == "table" and getmetatable(r) == json.raw_mt
+    if plain then check[4 * i - 3], check[4 * i - 2], check[4 * i - 1], check[4 * i] = t, t.parameters, t.name, t.description end
+  end
+  if plain then lists[list] = { raws = raws, check = check, n = #raws } end
+  return raws
+end
+
 -- Tool-call arguments as a table: the JSON string OpenAI sends, or an object
 -- as Ollama sends. A broken string gives {} and an error note.
 function M.arguments(a)
