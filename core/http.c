@@ -385,9 +385,10 @@ static int set_options(bt_req *r, const bt_req_opts *o) {
     rc |= curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
     rc |= curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
     rc |= curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
-    /* No Accept-Encoding: LLM replies are a few kB of JSON, and asking for
-     * compression cost ~12k instructions a request in libcurl (formatting
-     * the header byte by byte), more than the bytes it saves on a link. */
+    /* gzip only: a server or proxy that compresses is decoded, and libcurl
+     * formats this header byte by byte, so the full list of its codings
+     * ("deflate, gzip, br, zstd") cost ~12k instructions a request. */
+    rc |= curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "gzip");
     rc |= curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     if (o->timeout > 0) rc |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(o->timeout * 1000));
     if (o->connect_timeout > 0)

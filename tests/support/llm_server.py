@@ -43,8 +43,11 @@ Fault modes: header x-mock-mode (or ?mode=) on any endpoint
   stall             stream one event, then send nothing (idle timeouts)
   hang              accept and read the request, never answer
   big:N             200 with a body of N bytes of "x"
+  gzip              the (non-streamed) body gzip-compressed, Content-Encoding:
+                    gzip, whatever the request's Accept-Encoding said
 Header x-mock-should-retry: V is sent back as x-should-retry: V.
 """
+import gzip
 import json
 import os
 import sys
@@ -105,8 +108,12 @@ class Handler(BaseHTTPRequestHandler):
     def send(self, status, body, ctype="application/json", extra=None):
         if not isinstance(body, (bytes, bytearray)):
             body = json.dumps(body).encode()
+        if self.gzip:
+            body = gzip.compress(body)
         self.send_response(status)
         self.send_header("content-type", ctype)
+        if self.gzip:
+            self.send_header("content-encoding", "gzip")
         self.send_header("content-length", str(len(body)))
         for k, v in (extra or {}).items():
             self.send_header(k, v)
@@ -162,6 +169,7 @@ class Handler(BaseHTTPRequestHandler):
         mode = self.headers.get("x-mock-mode") or parse_qs(url.query).get("mode", [""])[0]
         count(mode or "normal", url.path)
         self.one_byte = mode == "sse-1byte"
+        self.gzip = mode == "gzip"
         self.extra = {}
         if self.headers.get("x-mock-should-retry"):
             self.extra["x-should-retry"] = self.headers["x-mock-should-retry"]
