@@ -212,6 +212,7 @@ static int group_vanished(bt_ssot *db) {
     db->lost = 1;
     db->run_seen[0] = 0;
     forget_seq(db);
+    ssot_held_clear(db);
     return 1;
 }
 
@@ -255,6 +256,7 @@ int bt_ssot_commit(bt_ssot *db) {
         db->depth = db->gopen = db->unit_sp = 0;
         db->run_seen[0] = 0;
         forget_seq(db);
+        ssot_held_clear(db);
         return ssot_err(db, BT_SSOT_FAIL, "rolledback", "ssot: the transaction was rolled back");
     }
     if (db->depth > 1 || db->unit_sp) { /* a savepoint: nested, or a unit of the group */
@@ -264,16 +266,24 @@ int bt_ssot_commit(bt_ssot *db) {
             bt_ssot_rollback(db);
             return err;
         }
+        ssot_held_release(db, db->depth);
         if (--db->depth == 0) db->unit_sp = 0;
         return db->depth == 0 && !db->defer ? bt_ssot_flush(db) : BT_SSOT_OK;
     }
+    ssot_held_release(db, 1);
     if (db->group && db->defer) { /* this transaction becomes the group's */
         db->depth = 0;
         db->gopen = 1;
         return BT_SSOT_OK;
     }
+    int rc = ssot_held_write(db); /* the spending commits with its ledger rows */
+    if (rc) {
+        bt_ssot_rollback(db);
+        return rc;
+    }
+    ssot_held_clear(db);
     forget_seq(db);
-    int rc = control(db, "COMMIT");
+    rc = control(db, "COMMIT");
     if (rc != SQLITE_OK) {
         int err = ssot_sqlerr(db, rc);
         bt_ssot_rollback(db);
@@ -290,10 +300,13 @@ void bt_ssot_rollback(bt_ssot *db) {
     for (sqlite3_stmt *st = NULL; (st = sqlite3_next_stmt(db->db, st));)
         if (sqlite3_stmt_busy(st)) sqlite3_reset(st);
     if (group_vanished(db)) return;
-    if (db->depth > 1 || db->unit_sp)
+    if (db->depth > 1 || db->unit_sp) {
         sqlite3_exec(db->db, "ROLLBACK TO bt; RELEASE bt", NULL, NULL, NULL);
-    else if (!sqlite3_get_autocommit(db->db))
-        sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
+        ssot_held_undo(db, db->depth);
+    } else {
+        if (!sqlite3_get_autocommit(db->db)) sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
+        ssot_held_clear(db);
+    }
     if (--db->depth == 0) db->unit_sp = 0;
 }
 
@@ -316,11 +329,13 @@ int bt_ssot_flush(bt_ssot *db) {
     if (!db->gopen) return BT_SSOT_OK;
     if (db->depth > 0)
         return ssot_err(db, BT_SSOT_MISUSE, "intx", "ssot: the group cannot commit inside a unit");
+    int err = ssot_held_write(db); /* the spending commits with its ledger rows */
+    ssot_held_clear(db);
     forget_seq(db);
-    int rc = control(db, "COMMIT");
+    int rc = err ? SQLITE_OK : control(db, "COMMIT");
     db->gopen = 0;
-    if (rc == SQLITE_OK) return BT_SSOT_OK;
-    int err = ssot_sqlerr(db, rc);
+    if (!err && rc == SQLITE_OK) return BT_SSOT_OK;
+    if (!err) err = ssot_sqlerr(db, rc);
     if (!sqlite3_get_autocommit(db->db)) sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
     db->run_seen[0] = 0;
     db->lost = 1; /* the tasks whose rows were in it must hear of it too */
@@ -413,6 +428,7 @@ void bt_ssot_close(bt_ssot *db) {
         sqlite3_finalize(db->cache[i].st);
     for (int i = 0; i < db->nrunupd; i++)
         sqlite3_finalize(db->runupd[i].st);
+    ssot_held_free(db);
     if (db->db) sqlite3_close_v2(db->db);
     free(db);
 }

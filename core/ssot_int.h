@@ -7,6 +7,15 @@
 
 #define SSOT_CACHE 96 /* distinct cached statements per connection */
 
+/* A run's spent held until its transaction commits (ssot_held.c). */
+struct ssot_held {
+    int depth;   /* the transaction depth whose value this is */
+    int dirty;   /* not yet written at that depth */
+    double now;  /* when it was set: the row's updated_at */
+    size_t cap;  /* text's buffer size (buffers are reused) */
+    char *text;  /* the JSON text */
+};
+
 struct bt_ssot {
     sqlite3 *db;
     int busy_ms;
@@ -49,6 +58,11 @@ struct bt_ssot {
         unsigned mask;
         sqlite3_stmt *st;
     } runupd[8];
+    /* spent-only run updates held per depth (innermost last), all of one
+     * run; only while a write transaction is open */
+    char held_run[BT_SSOT_IDLEN];
+    struct ssot_held *held;
+    int nheld, heldcap;
 };
 
 /* Records a failure of the given kind and returns kind. */
@@ -90,5 +104,18 @@ int ssot_schema_init(bt_ssot *db);
 long long ssot_next_seq(bt_ssot *db, const char *run);
 void ssot_seq_used(bt_ssot *db, const char *run, long long seq);
 int ssot_valid_status(const char *s);
+
+/* Held spending (ssot_held.c). can: whether run's spent may be held now
+ * (nothing held, or held for the same run). set: holds text as run's spent
+ * at the current depth (written: the caller wrote it there already).
+ * release/undo: savepoint depth d was released / rolled back. write: writes
+ * the latest held value (before a COMMIT, or a read of the run). */
+int ssot_held_can(const bt_ssot *db, const char *run);
+int ssot_held_set(bt_ssot *db, const char *run, const char *text, int written);
+void ssot_held_release(bt_ssot *db, int d);
+void ssot_held_undo(bt_ssot *db, int d);
+void ssot_held_clear(bt_ssot *db);
+void ssot_held_free(bt_ssot *db);
+int ssot_held_write(bt_ssot *db);
 
 #endif

@@ -123,6 +123,7 @@ int bt_ssot_create_run(bt_ssot *db, const bt_ssot_val *f, int n, char id[BT_SSOT
 int bt_ssot_run(bt_ssot *db, const char *id, bt_ssot_row_fn fn, void *ctx) {
     sqlite3_stmt *st;
     char rid[BT_SSOT_IDLEN];
+    if (ssot_held_write(db)) return BT_SSOT_FAIL; /* the row shows what was spent */
     if (id) {
         int rc = bt_ssot_resolve(db, "runs", id, rid);
         if (rc) return rc;
@@ -136,6 +137,7 @@ int bt_ssot_run(bt_ssot *db, const char *id, bt_ssot_row_fn fn, void *ctx) {
 }
 
 int bt_ssot_runs(bt_ssot *db, bt_ssot_row_fn fn, void *ctx) {
+    if (ssot_held_write(db)) return BT_SSOT_FAIL;
     sqlite3_stmt *st = ssot_stmt(db, RUN_COLS "ORDER BY rowid");
     return st ? ssot_each(db, st, fn, ctx) : BT_SSOT_FAIL;
 }
@@ -200,7 +202,20 @@ static sqlite3_stmt *run_update_stmt(bt_ssot *db, unsigned mask, int *own) {
     return st;
 }
 
+static int is_text(const bt_ssot_val *v) {
+    return v->type == BT_V_JSON || v->type == BT_V_TEXT;
+}
+
+/* The text of field spent among f, or NULL. */
+static const char *spent_of(const bt_ssot_val *f, int n) {
+    for (int k = 0; k < n; k++)
+        if (strcmp(f[k].name, "spent") == 0) return is_text(&f[k]) ? f[k].s : NULL;
+    return NULL;
+}
+
 static int update_run(bt_ssot *db, const char *id, const bt_ssot_val *f, int n) {
+    if (spent_only(f, n) && is_text(&f[0]) && ssot_held_can(db, id))
+        return ssot_held_set(db, id, f[0].s, 0); /* written when the transaction commits */
     char names[512] = "[";
     unsigned mask = 0;
     for (int k = 0; k < n; k++) {
@@ -222,6 +237,10 @@ static int update_run(bt_ssot *db, const char *id, const bt_ssot_val *f, int n) 
     }
     if (own) sqlite3_finalize(st);
     else sqlite3_reset(st); /* releases the row and the bound text */
+    const char *spent = spent_of(f, n);
+    /* a value held from before must not overwrite this newer one at COMMIT */
+    if (rc == BT_SSOT_OK && spent && db->nheld && strcmp(db->held_run, id) == 0)
+        rc = ssot_held_set(db, id, spent, 1);
     if (rc || spent_only(f, n)) return rc;
     char payload[600];
     snprintf(payload, sizeof payload, "{\"updated\":%s}", names);

@@ -141,6 +141,7 @@ static int snapshot(bt_ssot *db, const char *run_prefix, const char *label, cons
                     long long *sid) {
     char run[BT_SSOT_IDLEN];
     int rc = bt_ssot_resolve(db, "runs", run_prefix, run);
+    if (!rc) rc = ssot_held_write(db); /* the state records what was spent */
     if (rc) return rc;
     sqlite3_stmt *st = ssot_stmt(
         db, "INSERT INTO snapshots(run, label, workspace_ref, created_at, state) SELECT ?1, ?2,"
