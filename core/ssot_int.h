@@ -6,6 +6,7 @@
 #include "ssot.h"
 
 #define SSOT_CACHE 96 /* distinct cached statements per connection */
+#define SSOT_MAXDEPTH 200 /* nested transaction levels */
 
 /* A run's spent held until its transaction commits (ssot_held.c). */
 struct ssot_held {
@@ -25,6 +26,12 @@ struct bt_ssot {
     int defer;   /* the current caller may defer (set per call by the binding) */
     int gopen;   /* the group's transaction is open: writes not yet committed */
     int unit_sp; /* the open depth-1 unit is a savepoint inside the group */
+    /* Savepoints are opened lazily, at a level's first write (see
+     * ssot_will_write): pend = how many innermost savepoint levels have
+     * written nothing yet (one SAVEPOINT then serves them all); own[d] = 1
+     * when level d opened the SAVEPOINT the levels above it share. */
+    int pend;
+    unsigned char own[SSOT_MAXDEPTH + 1];
     int lost;    /* SQLite rolled the group back: the next flush reports it */
     double busy_start; /* when the current wait for a lock began */
     unsigned long rng; /* jitter for the busy handler */
@@ -34,6 +41,7 @@ struct bt_ssot {
     struct {
         const char *sql; /* keyed by the literal's address */
         sqlite3_stmt *st;
+        int ro; /* sqlite3_stmt_readonly: needs no savepoint */
     } cache[SSOT_CACHE];
     /* The last run id resolved exactly (runs are never deleted; cleared on
      * rollback, which may undo the run's creation): every journal row and
@@ -71,9 +79,17 @@ int ssot_err(bt_ssot *db, int kind, const char *code, const char *fmt, ...)
 /* Records the SQLite failure rc (with sqlite3_errmsg) as BT_SSOT_FAIL. */
 int ssot_sqlerr(bt_ssot *db, int rc);
 /* The cached statement for the string literal sql, reset and unbound; NULL
- * (with the failure recorded) when it cannot be prepared. */
+ * (with the failure recorded) when it cannot be prepared, or when it writes
+ * and the savepoint it needs cannot be opened. */
 sqlite3_stmt *ssot_stmt(bt_ssot *db, const char *sql);
 int ssot_exec(bt_ssot *db, const char *sql);
+/* Called before a write statement runs: opens the savepoint of the levels
+ * that have written nothing yet. BT_SSOT_OK or FAIL (recorded). */
+int ssot_will_write(bt_ssot *db);
+/* Whether a write of one statement may run without a unit of its own (it is
+ * atomic by itself): inside a unit, or for a deferring caller inside the
+ * group's open transaction. */
+int ssot_single_ok(bt_ssot *db);
 /* Steps st to completion expecting no rows; resets it. */
 int ssot_done(bt_ssot *db, sqlite3_stmt *st);
 /* Steps st once: 1 = a row (caller reads it, then sqlite3_reset), 0 = no row

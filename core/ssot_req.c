@@ -180,11 +180,13 @@ static int set_text(bt_ssot *db, const char *id, const char *text, int transcrip
 int bt_ssot_set_description(bt_ssot *db, const char *id, const char *text) {
     if (!text || !*text)
         return ssot_err(db, BT_SSOT_MISUSE, "field", "a description must be a non-empty string");
+    if (ssot_single_ok(db)) return set_text(db, id, text, 0); /* one write statement */
     int rc = bt_ssot_begin(db);
     return rc ? rc : ssot_finish(db, set_text(db, id, text, 0));
 }
 
 int bt_ssot_set_transcript(bt_ssot *db, const char *id, const char *text) {
+    if (ssot_single_ok(db)) return set_text(db, id, text, 1); /* one write statement */
     int rc = bt_ssot_begin(db);
     return rc ? rc : ssot_finish(db, set_text(db, id, text, 1));
 }

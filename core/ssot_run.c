@@ -173,6 +173,7 @@ static int check_run_field(bt_ssot *db, const bt_ssot_val *v) {
  * is set when the statement is not cached and the caller must finalize it. */
 static sqlite3_stmt *run_update_stmt(bt_ssot *db, unsigned mask, int *own) {
     *own = 0;
+    if (ssot_will_write(db)) return NULL; /* not from ssot_stmt: open the savepoint here */
     for (int i = 0; i < db->nrunupd; i++) {
         if (db->runupd[i].mask != mask) continue;
         sqlite3_reset(db->runupd[i].st);
@@ -247,18 +248,11 @@ static int update_run(bt_ssot *db, const char *id, const bt_ssot_val *f, int n) 
     return bt_ssot_event(db, id, "ssot", "run", payload, NULL);
 }
 
-/* One statement is atomic by itself: a write of one needs no savepoint of
- * its own inside a unit or (for a deferring caller) inside the group's open
- * transaction (~3k instructions saved per journal row, ledger row or
- * spending update). */
-static int single_ok(bt_ssot *db) {
-    return db->depth > 0 || (db->gopen && db->defer && !sqlite3_get_autocommit(db->db));
-}
 
 int bt_ssot_update_run(bt_ssot *db, const char *id, const bt_ssot_val *f, int n) {
     char rid[BT_SSOT_IDLEN];
     if (n > 16) return ssot_err(db, BT_SSOT_MISUSE, "field", "too many run fields");
-    if (spent_only(f, n) && single_ok(db)) { /* one statement, not journaled */
+    if (spent_only(f, n) && ssot_single_ok(db)) { /* one statement, not journaled */
         int rc = bt_ssot_resolve(db, "runs", id, rid);
         return rc ? rc : update_run(db, rid, f, n);
     }
@@ -377,7 +371,7 @@ int bt_ssot_event(bt_ssot *db, const char *run, const char *actor, const char *k
                   const char *payload, long long *seq) {
     char rid[BT_SSOT_IDLEN];
     if (!kind || !*kind) return ssot_err(db, BT_SSOT_MISUSE, "field", "an event needs a kind");
-    if (single_ok(db)) {
+    if (ssot_single_ok(db)) {
         int rc = bt_ssot_resolve(db, "runs", run, rid);
         return rc ? rc : append_event(db, rid, actor, kind, payload, seq);
     }
@@ -422,7 +416,7 @@ static int insert_llm(bt_ssot *db, const char *run, const bt_ssot_val *f, int n,
 
 int bt_ssot_llm_record(bt_ssot *db, const char *run, const bt_ssot_val *f, int n, long long *id) {
     char rid[BT_SSOT_IDLEN];
-    if (single_ok(db)) {
+    if (ssot_single_ok(db)) {
         int rc = bt_ssot_resolve(db, "runs", run, rid);
         return rc ? rc : insert_llm(db, rid, f, n, id);
     }

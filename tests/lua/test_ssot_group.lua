@@ -175,3 +175,43 @@ T.test("ssot-24.5 group: spending is held until the group commits, with its ledg
   db:update_run(run.id, { spent = { requests = 14 } })
   T.eq(committed_spent(path, run.id), 14, "outside tasks the spending is durable on return")
 end)
+
+T.test("ssot-24.6 nested units open their savepoint at their first write: each undo is exact", function()
+  local db, run, dir = fresh()
+  local path = dir .. "/.baton/baton.db"
+  local function ev(kind) db:event(run.id, "t", kind, {}) end
+  local function fails(fn) T.eq(pcall(db.tx, db, function() fn() error("fails", 0) end), false) end
+  local function scenarios(tag)
+    -- an inner unit writes first and fails: the outer goes on from where it began
+    db:tx(function()
+      db:reqs(run.id) -- a read opens no savepoint
+      fails(function() ev("drop" .. tag) end)
+      ev("keep" .. tag)
+    end)
+    -- an inner unit writes first and commits; the outer then fails: both undone
+    fails(function() db:tx(function() ev("drop" .. tag) end) end)
+    -- the outer wrote first: the failing inner unit takes only its own rows
+    db:tx(function()
+      ev("keep" .. tag)
+      fails(function() ev("drop" .. tag) end)
+      db:tx(function() ev("keep" .. tag) end)
+    end)
+    -- three levels, the innermost writes first and commits, the middle fails
+    db:tx(function()
+      fails(function() db:tx(function() ev("drop" .. tag) end) end)
+      db:tx(function() db:tx(function() ev("keep" .. tag) end) end)
+      fails(function() end) -- a unit that wrote nothing fails: nothing to undo
+      ev("keep" .. tag)
+    end)
+    fails(function() db:reqs(run.id) end)
+  end
+  scenarios("-plain")
+  db:group(true)
+  loop.wait_all { loop.spawn(function() scenarios("-task") end),
+    loop.spawn(function() ev("other") end) }
+  for _, tag in ipairs { "-plain", "-task" } do
+    T.eq(committed(path, run.id, "keep" .. tag), 5, tag)
+    T.eq(committed(path, run.id, "drop" .. tag), 0, tag)
+  end
+  T.eq(committed(path, run.id, "other"), 1)
+end)
