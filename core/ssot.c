@@ -451,6 +451,7 @@ int bt_ssot_open(const char *path, int busy_ms, bt_ssot **out, char *msg, size_t
                           db->db ? sqlite3_errmsg(db->db) : "out of memory");
         else
             rc = configure(db);
+        if (rc == BT_SSOT_OK) rc = ssot_snap_functions(db);
     }
     if (rc != BT_SSOT_OK) {
         snprintf(msg, msglen, "%s", db->msg);

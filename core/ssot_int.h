@@ -114,6 +114,8 @@ int ssot_journal_status(bt_ssot *db, const char *run, const char *id, const char
 int ssot_resolve_in(bt_ssot *db, const char *run, const char *what, const char *prefix,
                     char out[BT_SSOT_IDLEN]);
 int ssot_schema_init(bt_ssot *db);
+/* Registers the SQL functions ssot_snap.c's queries use (at open). */
+int ssot_snap_functions(bt_ssot *db);
 /* The next journal seq of run (in the caller's write transaction); 0 with
  * the failure recorded when it cannot be read. ssot_seq_used records that
  * it was taken. */

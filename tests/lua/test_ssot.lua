@@ -533,6 +533,28 @@ T.test("ssot-7.1 snapshot and restore round trip", function()
   T.eq(db:restore(run.id, db:snapshot(run.id, "no ref")), false)
 end)
 
+T.test("ssot-7.2 db:snapshots reads spent from the tail of the state, whatever it holds", function()
+  local db, run = fresh()
+  db:add_req(run.id, { description = 'a "spent":{"x":1} look-alike', acceptance = { '},"spent":{' } })
+  local cases = {
+    { tokens = 7, usd = 0.25, note = 'quotes " and \\ and "spent":{ inside' },
+    -- a "spent" member inside spent: the cut fails its check, json_extract answers
+    { spent = { iteration = 1 }, deep = { a = { b = {} } } },
+    { spent = { x = 1 }, iteration = 2 },
+  }
+  for i, spent in ipairs(cases) do
+    db:update_run(run.id, { spent = spent, iteration = 10 * i, retry_used = i })
+    db:snapshot(run.id, "s" .. i, nil)
+  end
+  local snaps = db:snapshots(run.id)
+  T.eq(#snaps, 3)
+  T.eq(snaps[1].spent.tokens .. " " .. snaps[1].spent.usd .. " " .. snaps[1].spent.note,
+    '7 0.25 quotes " and \\ and "spent":{ inside')
+  T.eq(snaps[2].spent.spent.iteration, 1)
+  T.eq(next(snaps[2].spent.deep.a.b), nil)
+  T.eq(snaps[3].spent.spent.x .. " " .. snaps[3].spent.iteration, "1 2")
+end)
+
 T.test("ssot-8.1 the journal: order, since, kind, limit, same transaction", function()
   local db, run = fresh()
   local first = #db:events(run.id)
