@@ -21,6 +21,18 @@ int bt_ssot_resolve(bt_ssot *db, const char *table, const char *prefix, char out
         memcpy(out, db->run_seen, BT_SSOT_IDLEN);
         return BT_SSOT_OK;
     }
+    if (reqs) { /* callers pass whole ids: a key lookup costs half the range search */
+        sqlite3_stmt *st = ssot_stmt(db, "SELECT 1 FROM reqs WHERE id = ?1");
+        if (!st) return BT_SSOT_FAIL;
+        ssot_bind_text(st, 1, prefix);
+        int got = ssot_row(db, st);
+        if (got < 0) return BT_SSOT_FAIL;
+        if (got) {
+            sqlite3_reset(st);
+            memcpy(out, prefix, strlen(prefix) + 1);
+            return BT_SSOT_OK;
+        }
+    }
     sqlite3_stmt *st = reqs ? ssot_stmt(db, "SELECT id FROM reqs WHERE id >= ?1 AND id < ?1 || "
                                             "'~' ORDER BY id LIMIT 6")
                             : ssot_stmt(db, "SELECT id FROM runs WHERE id >= ?1 AND id < ?1 || "
