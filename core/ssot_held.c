@@ -1,11 +1,9 @@
-/* ssot_held.c: the run's `spent` held in memory until its transaction
- * commits. Every LLM request updates spent with its ledger rows (~21k
- * instructions an UPDATE of the run row); inside a group transaction many
- * requests commit together, so only the last value needs writing, just
- * before the COMMIT: the ledger rows and the spending still land in the
- * same commit, and a process killed before it loses both. Values are kept
- * per transaction depth so a unit that rolls back takes its value with it;
- * reads of the run (ssot_run.c, the snapshot) write the held value first. */
+/* ssot_held.c: a run's `spent` held in memory until its transaction commits.
+ * Every LLM request updates spent with its ledger rows (an UPDATE of the run
+ * row, ~21k instructions); a group commits many requests at once, so only the
+ * last value is written, just before the COMMIT: ledger rows and spending
+ * still commit together. Values are kept per transaction depth (a unit that
+ * rolls back takes its value along); reads of the run write it first. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -91,8 +89,8 @@ void ssot_held_free(bt_ssot *db) {
 int ssot_held_write(bt_ssot *db) {
     struct ssot_held *h = top(db);
     if (!h || !h->dirty) return BT_SSOT_OK;
-    sqlite3_stmt *st = ssot_stmt(
-        db, "UPDATE runs SET spent = ?2, updated_at = max(updated_at, ?3) WHERE id = ?1");
+    sqlite3_stmt *st =
+        ssot_stmt(db, "UPDATE runs SET spent = ?2, updated_at = max(updated_at, ?3) WHERE id = ?1");
     if (!st) return BT_SSOT_FAIL;
     ssot_bind_text(st, 1, db->held_run);
     ssot_bind_text(st, 2, h->text);

@@ -10,11 +10,11 @@
 
 /* A run's spent held until its transaction commits (ssot_held.c). */
 struct ssot_held {
-    int depth;   /* the transaction depth whose value this is */
-    int dirty;   /* not yet written at that depth */
-    double now;  /* when it was set: the row's updated_at */
-    size_t cap;  /* text's buffer size (buffers are reused) */
-    char *text;  /* the JSON text */
+    int depth;  /* the transaction depth whose value this is */
+    int dirty;  /* not yet written at that depth */
+    double now; /* when it was set: the row's updated_at */
+    size_t cap; /* text's buffer size (buffers are reused) */
+    char *text; /* the JSON text */
 };
 
 struct bt_ssot {
