@@ -604,6 +604,30 @@ T.test("ssot-8.1 the journal: order, since, kind, limit, same transaction", func
   T.raises(function() db:tx(function() db:close() end) end, "attempt to use a closed ssot database")
 end)
 
+T.test("ssot-8.3 status payloads are byte for byte what json_object writes, whatever the reason", function()
+  local db, run, dir = fresh()
+  local reasons = { "claim-like", 'a "quoted" reason', "back\\slash", "tab\tand\nline", "ctl\1\31",
+    "del\127 and caf\195\169 \240\159\152\128", string.rep("long ", 300), "" }
+  for _, reason in ipairs(reasons) do
+    local id = db:add_req(run.id, { description = "n" })
+    local l = assert(db:claim(id, "agent"))
+    assert(db:complete(id, "agent", l.epoch, "BLOCKED", reason))
+    db:set_status(id, "PENDING") -- no reason
+  end
+  local got = db:events(run.id, { kind = "status" })
+  T.eq(#got, 3 * #reasons)
+  for i, reason in ipairs(reasons) do
+    T.eq(got[3 * i - 1].payload.reason, reason)
+    T.eq(got[3 * i - 2].payload.reason .. " " .. got[3 * i].payload.to, "claim PENDING")
+  end
+  local path = dir .. "/.baton/baton.db"
+  T.eq(sh("sqlite3 " .. T.q(path) .. [[ "SELECT count(*), sum(payload IS CASE WHEN json_type(payload,
+    '$.reason') IS NULL THEN json_object('id', payload->>'id', 'from', payload->>'from', 'to',
+    payload->>'to') ELSE json_object('id', payload->>'id', 'from', payload->>'from', 'to',
+    payload->>'to', 'reason', payload->>'reason') END) FROM events WHERE kind = 'status'"]]),
+    string.format("%d|%d\n", 3 * #reasons, 3 * #reasons))
+end)
+
 T.test("ssot-8.2 a run created and journaled in a rolled-back transaction is unknown after", function()
   local db = fresh()
   local id
