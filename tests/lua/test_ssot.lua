@@ -628,6 +628,15 @@ T.test("ssot-8.3 status payloads are byte for byte what json_object writes, what
     string.format("%d|%d\n", 3 * #reasons, 3 * #reasons))
 end)
 
+T.test("ssot-8.4 event payloads around the binding's 512-byte buffer come back whole", function()
+  local db, run = fresh()
+  for k = 500, 506 do -- texts of k + 8 bytes: {"s":"x...x"}
+    local seq = db:event(run.id, "t", "long", { s = string.rep("x", k) })
+    T.eq(#db:events(run.id, { since = seq - 1 })[1].payload.s, k)
+  end
+  T.eq(#db:events(run.id, { kind = "long" }), 7)
+end)
+
 T.test("ssot-8.2 a run created and journaled in a rolled-back transaction is unknown after", function()
   local db = fresh()
   local id
