@@ -21,6 +21,9 @@ typedef struct {
 
 /* The open database at index i; raises when it is closed. */
 bt_ssot *ssotb_check(lua_State *L, int i);
+/* Adds methods to the table at the top, the metatable just below it: each
+ * holds the metatable as its upvalue, which ssotb_check compares. */
+void ssotb_methods(lua_State *L, const luaL_Reg *methods);
 /* Turns an engine failure into a raise (caller mistakes) or nil, msg, code. */
 int ssotb_fail(lua_State *L, bt_ssot *db, int rc);
 

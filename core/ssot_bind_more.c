@@ -232,5 +232,5 @@ static const luaL_Reg more_methods[] = {{"add_contract", db_add_contract},
                                         {NULL, NULL}};
 
 void ssotb_more_methods(lua_State *L) {
-    luaL_setfuncs(L, more_methods, 0);
+    ssotb_methods(L, more_methods);
 }

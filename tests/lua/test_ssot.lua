@@ -685,6 +685,10 @@ end)
 T.test("ssot-10.1 wrong types raise naming the culprit", function()
   local db, run = fresh()
   T.raises(function() db.runs(42) end, "bad argument #1 to 'runs' (baton.ssot.db expected, got number)")
+  T.raises(function() db.event(io.stdout, "r", "a", "k") end,
+    "bad argument #1 to 'event' (baton.ssot.db expected, got FILE*)")
+  T.raises(function() db.tx(setmetatable({}, getmetatable(db)), print) end,
+    "bad argument #1 to 'tx' (baton.ssot.db expected, got baton.ssot.db)") -- as luaL_checkudata says
   T.raises(function() db:add_req(run.id, "desc") end,
     "bad argument #2 to 'add_req' (table expected, got string)")
   T.raises(function() db:claim(run.root) end, "bad argument #2 to 'claim' (string expected, got no value)")
