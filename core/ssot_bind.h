@@ -21,13 +21,18 @@ typedef struct {
 
 /* The open database at index i; raises when it is closed. */
 bt_ssot *ssotb_check(lua_State *L, int i);
+/* Adds methods to the table at the top, the metatable just below it: each
+ * holds the metatable as its upvalue, which ssotb_check compares. */
+void ssotb_methods(lua_State *L, const luaL_Reg *methods);
 /* Turns an engine failure into a raise (caller mistakes) or nil, msg, code. */
 int ssotb_fail(lua_State *L, bt_ssot *db, int rc);
 
-/* Pushes the JSON text of the value at idx (sorted keys, so equal tables
- * give equal text); an empty table gives "[]" when empty_array is set. Raises
- * naming `what` when the value cannot be encoded. */
-const char *ssotb_encode(lua_State *L, int idx, int empty_array, const char *what);
+/* The JSON text of the value at idx (sorted keys, so equal tables give
+ * equal text); an empty table gives "[]" when empty_array is set. A text
+ * shorter than size is written to out (nothing pushed); a longer one is
+ * pushed. Raises naming `what` when the value cannot be encoded. */
+const char *ssotb_encode(lua_State *L, int idx, int empty_array, const char *what, char *out,
+                         size_t size);
 
 /* Row callbacks for the engine (ssot_bind_rows.c): ssotb_rows appends a
  * table per row to the table at the top of the stack; ssotb_one pushes a row

@@ -141,5 +141,5 @@ static int db_sync(lua_State *L) {
 static const luaL_Reg group_methods[] = {{"group", db_group}, {"sync", db_sync}, {NULL, NULL}};
 
 void ssotb_group_methods(lua_State *L) {
-    luaL_setfuncs(L, group_methods, 0);
+    ssotb_methods(L, group_methods);
 }

@@ -233,22 +233,35 @@ static void jvalue(jbuf *b, int idx, int depth, int empty_array) {
     }
 }
 
-/* ssotb_encode with an error prefix of "what 'key'" (key may be NULL). */
-static const char *encode(lua_State *L, int idx, int empty_array, const char *what,
-                          const char *key) {
+/* ssotb_encode with an error prefix of "what 'key'" (key may be NULL). With
+ * out (size > 0), a text that fits is written there and nothing stays pushed. */
+static const char *encode_to(lua_State *L, int idx, int empty_array, const char *what,
+                             const char *key, char *out, size_t size) {
     idx = lua_absindex(L, idx);
     jbuf b;
     b.L = L, b.n = 0, b.cap = sizeof b.local, b.p = b.local, b.what = what, b.key = key;
-    lua_pushnil(L); /* the buffer's slot once it outgrows b.local */
+    if (out && size > 1) b.p = out, b.cap = size - 1; /* room for the NUL */
+    lua_pushnil(L); /* the buffer's slot once it outgrows its start */
     b.slot = lua_gettop(L);
     jvalue(&b, idx, 0, empty_array);
+    if (out && b.p == out) { /* no Lua string: ~400 instructions a journal row */
+        out[b.n] = 0;
+        lua_settop(L, b.slot - 1);
+        return out;
+    }
     lua_pushlstring(L, b.p, b.n);
     lua_replace(L, b.slot); /* the text takes the buffer's slot */
     return lua_tostring(L, b.slot);
 }
 
-const char *ssotb_encode(lua_State *L, int idx, int empty_array, const char *what) {
-    return encode(L, idx, empty_array, what, NULL);
+static const char *encode(lua_State *L, int idx, int empty_array, const char *what,
+                          const char *key) {
+    return encode_to(L, idx, empty_array, what, key, NULL, 0);
+}
+
+const char *ssotb_encode(lua_State *L, int idx, int empty_array, const char *what, char *out,
+                         size_t size) {
+    return encode_to(L, idx, empty_array, what, NULL, out, size);
 }
 
 /* The index of key in specs, or -1. */

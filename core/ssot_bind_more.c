@@ -121,7 +121,9 @@ static int db_event(lua_State *L) {
     bt_ssot *db = ssotb_check(L, 1);
     const char *run = luaL_checkstring(L, 2), *actor = luaL_optstring(L, 3, NULL);
     const char *kind = luaL_checkstring(L, 4);
-    const char *payload = lua_isnoneornil(L, 5) ? NULL : ssotb_encode(L, 5, 0, "event payload");
+    char buf[512];
+    const char *payload =
+        lua_isnoneornil(L, 5) ? NULL : ssotb_encode(L, 5, 0, "event payload", buf, sizeof buf);
     long long seq = 0;
     int rc = bt_ssot_event(db, run, actor, kind, payload, &seq);
     if (rc) return ssotb_fail(L, db, rc);
@@ -230,5 +232,5 @@ static const luaL_Reg more_methods[] = {{"add_contract", db_add_contract},
                                         {NULL, NULL}};
 
 void ssotb_more_methods(lua_State *L) {
-    luaL_setfuncs(L, more_methods, 0);
+    ssotb_methods(L, more_methods);
 }

@@ -201,5 +201,5 @@ static const luaL_Reg req_methods[] = {{"add_req", db_add_req},
                                        {NULL, NULL}};
 
 void ssotb_req_methods(lua_State *L) {
-    luaL_setfuncs(L, req_methods, 0);
+    ssotb_methods(L, req_methods);
 }

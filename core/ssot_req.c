@@ -45,9 +45,16 @@ static int run_of(bt_ssot *db, const char *id, char run[BT_SSOT_IDLEN]) {
 
 int ssot_resolve_in(bt_ssot *db, const char *run, const char *what, const char *prefix,
                     char out[BT_SSOT_IDLEN]) {
-    char other[BT_SSOT_IDLEN];
-    int rc = bt_ssot_resolve(db, "reqs", prefix, out);
-    if (rc == BT_SSOT_OK) rc = run_of(db, out, other);
+    char other[BT_SSOT_IDLEN] = "";
+    /* a whole id: its run in one lookup (else the prefix search, then the run) */
+    int rc = BT_SSOT_MISUSE;
+    if (prefix && *prefix && strlen(prefix) < BT_SSOT_IDLEN) rc = run_of(db, prefix, other);
+    if (rc == BT_SSOT_OK) {
+        memcpy(out, prefix, strlen(prefix) + 1);
+    } else if (rc == BT_SSOT_MISUSE) { /* not a whole id: the prefix search names the failure */
+        rc = bt_ssot_resolve(db, "reqs", prefix, out);
+        if (rc == BT_SSOT_OK) rc = run_of(db, out, other);
+    }
     if (rc == BT_SSOT_OK && strcmp(other, run) != 0)
         rc = ssot_err(db, BT_SSOT_MISUSE, "run", "%s %s belongs to another run (%s)", what, out,
                       other);
@@ -180,11 +187,13 @@ static int set_text(bt_ssot *db, const char *id, const char *text, int transcrip
 int bt_ssot_set_description(bt_ssot *db, const char *id, const char *text) {
     if (!text || !*text)
         return ssot_err(db, BT_SSOT_MISUSE, "field", "a description must be a non-empty string");
+    if (ssot_single_ok(db)) return set_text(db, id, text, 0); /* one write statement */
     int rc = bt_ssot_begin(db);
     return rc ? rc : ssot_finish(db, set_text(db, id, text, 0));
 }
 
 int bt_ssot_set_transcript(bt_ssot *db, const char *id, const char *text) {
+    if (ssot_single_ok(db)) return set_text(db, id, text, 1); /* one write statement */
     int rc = bt_ssot_begin(db);
     return rc ? rc : ssot_finish(db, set_text(db, id, text, 1));
 }

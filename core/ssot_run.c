@@ -21,6 +21,18 @@ int bt_ssot_resolve(bt_ssot *db, const char *table, const char *prefix, char out
         memcpy(out, db->run_seen, BT_SSOT_IDLEN);
         return BT_SSOT_OK;
     }
+    if (reqs) { /* callers pass whole ids: a key lookup costs half the range search */
+        sqlite3_stmt *st = ssot_stmt(db, "SELECT 1 FROM reqs WHERE id = ?1");
+        if (!st) return BT_SSOT_FAIL;
+        ssot_bind_text(st, 1, prefix);
+        int got = ssot_row(db, st);
+        if (got < 0) return BT_SSOT_FAIL;
+        if (got) {
+            sqlite3_reset(st);
+            memcpy(out, prefix, strlen(prefix) + 1);
+            return BT_SSOT_OK;
+        }
+    }
     sqlite3_stmt *st = reqs ? ssot_stmt(db, "SELECT id FROM reqs WHERE id >= ?1 AND id < ?1 || "
                                             "'~' ORDER BY id LIMIT 6")
                             : ssot_stmt(db, "SELECT id FROM runs WHERE id >= ?1 AND id < ?1 || "
@@ -123,6 +135,7 @@ int bt_ssot_create_run(bt_ssot *db, const bt_ssot_val *f, int n, char id[BT_SSOT
 int bt_ssot_run(bt_ssot *db, const char *id, bt_ssot_row_fn fn, void *ctx) {
     sqlite3_stmt *st;
     char rid[BT_SSOT_IDLEN];
+    if (ssot_held_write(db)) return BT_SSOT_FAIL; /* the row shows what was spent */
     if (id) {
         int rc = bt_ssot_resolve(db, "runs", id, rid);
         if (rc) return rc;
@@ -136,6 +149,7 @@ int bt_ssot_run(bt_ssot *db, const char *id, bt_ssot_row_fn fn, void *ctx) {
 }
 
 int bt_ssot_runs(bt_ssot *db, bt_ssot_row_fn fn, void *ctx) {
+    if (ssot_held_write(db)) return BT_SSOT_FAIL;
     sqlite3_stmt *st = ssot_stmt(db, RUN_COLS "ORDER BY rowid");
     return st ? ssot_each(db, st, fn, ctx) : BT_SSOT_FAIL;
 }
@@ -171,6 +185,7 @@ static int check_run_field(bt_ssot *db, const bt_ssot_val *v) {
  * is set when the statement is not cached and the caller must finalize it. */
 static sqlite3_stmt *run_update_stmt(bt_ssot *db, unsigned mask, int *own) {
     *own = 0;
+    if (ssot_will_write(db)) return NULL; /* not from ssot_stmt: open the savepoint here */
     for (int i = 0; i < db->nrunupd; i++) {
         if (db->runupd[i].mask != mask) continue;
         sqlite3_reset(db->runupd[i].st);
@@ -200,7 +215,20 @@ static sqlite3_stmt *run_update_stmt(bt_ssot *db, unsigned mask, int *own) {
     return st;
 }
 
+static int is_text(const bt_ssot_val *v) {
+    return v->type == BT_V_JSON || v->type == BT_V_TEXT;
+}
+
+/* The text of field spent among f, or NULL. */
+static const char *spent_of(const bt_ssot_val *f, int n) {
+    for (int k = 0; k < n; k++)
+        if (strcmp(f[k].name, "spent") == 0) return is_text(&f[k]) ? f[k].s : NULL;
+    return NULL;
+}
+
 static int update_run(bt_ssot *db, const char *id, const bt_ssot_val *f, int n) {
+    if (spent_only(f, n) && is_text(&f[0]) && ssot_held_can(db, id))
+        return ssot_held_set(db, id, f[0].s, 0); /* written when the transaction commits */
     char names[512] = "[";
     unsigned mask = 0;
     for (int k = 0; k < n; k++) {
@@ -222,24 +250,21 @@ static int update_run(bt_ssot *db, const char *id, const bt_ssot_val *f, int n) 
     }
     if (own) sqlite3_finalize(st);
     else sqlite3_reset(st); /* releases the row and the bound text */
+    const char *spent = spent_of(f, n);
+    /* a value held from before must not overwrite this newer one at COMMIT */
+    if (rc == BT_SSOT_OK && spent && db->nheld && strcmp(db->held_run, id) == 0)
+        rc = ssot_held_set(db, id, spent, 1);
     if (rc || spent_only(f, n)) return rc;
     char payload[600];
     snprintf(payload, sizeof payload, "{\"updated\":%s}", names);
     return bt_ssot_event(db, id, "ssot", "run", payload, NULL);
 }
 
-/* One statement is atomic by itself: a write of one needs no savepoint of
- * its own inside a unit or (for a deferring caller) inside the group's open
- * transaction (~3k instructions saved per journal row, ledger row or
- * spending update). */
-static int single_ok(bt_ssot *db) {
-    return db->depth > 0 || (db->gopen && db->defer && !sqlite3_get_autocommit(db->db));
-}
 
 int bt_ssot_update_run(bt_ssot *db, const char *id, const bt_ssot_val *f, int n) {
     char rid[BT_SSOT_IDLEN];
     if (n > 16) return ssot_err(db, BT_SSOT_MISUSE, "field", "too many run fields");
-    if (spent_only(f, n) && single_ok(db)) { /* one statement, not journaled */
+    if (spent_only(f, n) && ssot_single_ok(db)) { /* one statement, not journaled */
         int rc = bt_ssot_resolve(db, "runs", id, rid);
         return rc ? rc : update_run(db, rid, f, n);
     }
@@ -332,8 +357,51 @@ static int append_event(bt_ssot *db, const char *run, const char *actor, const c
     return rc;
 }
 
+/* Appends ,"key":"s" (no comma first) to buf at *n; 0 when s is NULL,
+ * needs escaping or does not fit (SQLite's json_object then writes it). */
+static int plain_member(char *buf, size_t size, size_t *n, const char *key, const char *s) {
+    if (!s) return 0;
+    size_t len = 0;
+    for (; s[len]; len++) {
+        unsigned char c = (unsigned char)s[len];
+        if (c < 0x20 || c == '"' || c == '\\') return 0;
+    }
+    size_t klen = strlen(key), at = *n;
+    if (at + klen + len + 8 > size) return 0;
+    if (at > 1) buf[at++] = ',';
+    buf[at++] = '"';
+    memcpy(buf + at, key, klen);
+    at += klen;
+    memcpy(buf + at, "\":\"", 3);
+    at += 3;
+    memcpy(buf + at, s, len);
+    at += len;
+    buf[at++] = '"';
+    *n = at;
+    return 1;
+}
+
+/* The status payload as json_object writes it, built here when no value
+ * needs escaping (ids, statuses and most reasons): json_object in the
+ * INSERT cost ~3.5k instructions per claim or completion. NULL otherwise. */
+static const char *status_payload(char *buf, size_t size, const char *id, const char *from,
+                                  const char *to, const char *reason) {
+    size_t n = 1;
+    buf[0] = '{';
+    if (!plain_member(buf, size, &n, "id", id) || !plain_member(buf, size, &n, "from", from) ||
+        !plain_member(buf, size, &n, "to", to) ||
+        (reason && !plain_member(buf, size, &n, "reason", reason)))
+        return NULL;
+    buf[n++] = '}'; /* room kept by plain_member's margin */
+    buf[n] = 0;
+    return buf;
+}
+
 int ssot_journal_status(bt_ssot *db, const char *run, const char *id, const char *from,
                         const char *to, const char *by, const char *reason) {
+    char buf[1024];
+    const char *payload = status_payload(buf, sizeof buf, id, from, to, reason);
+    if (payload) return append_event(db, run, by, "status", payload, NULL);
     long long next = ssot_next_seq(db, run);
     if (!next) return BT_SSOT_FAIL;
     sqlite3_stmt *st = ssot_stmt(
@@ -358,7 +426,7 @@ int bt_ssot_event(bt_ssot *db, const char *run, const char *actor, const char *k
                   const char *payload, long long *seq) {
     char rid[BT_SSOT_IDLEN];
     if (!kind || !*kind) return ssot_err(db, BT_SSOT_MISUSE, "field", "an event needs a kind");
-    if (single_ok(db)) {
+    if (ssot_single_ok(db)) {
         int rc = bt_ssot_resolve(db, "runs", run, rid);
         return rc ? rc : append_event(db, rid, actor, kind, payload, seq);
     }
@@ -403,7 +471,7 @@ static int insert_llm(bt_ssot *db, const char *run, const bt_ssot_val *f, int n,
 
 int bt_ssot_llm_record(bt_ssot *db, const char *run, const bt_ssot_val *f, int n, long long *id) {
     char rid[BT_SSOT_IDLEN];
-    if (single_ok(db)) {
+    if (ssot_single_ok(db)) {
         int rc = bt_ssot_resolve(db, "runs", run, rid);
         return rc ? rc : insert_llm(db, rid, f, n, id);
     }

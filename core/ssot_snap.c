@@ -141,6 +141,7 @@ static int snapshot(bt_ssot *db, const char *run_prefix, const char *label, cons
                     long long *sid) {
     char run[BT_SSOT_IDLEN];
     int rc = bt_ssot_resolve(db, "runs", run_prefix, run);
+    if (!rc) rc = ssot_held_write(db); /* the state records what was spent */
     if (rc) return rc;
     sqlite3_stmt *st = ssot_stmt(
         db, "INSERT INTO snapshots(run, label, workspace_ref, created_at, state) SELECT ?1, ?2,"
@@ -175,13 +176,75 @@ int bt_ssot_snapshot(bt_ssot *db, const char *run, const char *label, const char
     return rc ? rc : ssot_finish(db, snapshot(db, run, label, wsref, sid));
 }
 
+/* The end of the JSON object at p (just past its '{'), or NULL. */
+static const char *object_end(const char *p, const char *end) {
+    int level = 1;
+    for (; p < end; p++) {
+        if (*p == '"') { /* a string: skip it, escapes included */
+            for (p++; p < end && *p != '"'; p++)
+                if (*p == '\\') p++;
+        } else if (*p == '{') {
+            level++;
+        } else if (*p == '}' && --level == 0) {
+            return p + 1;
+        }
+    }
+    return NULL;
+}
+
+/* Whether p..end is the state's tail after spent: ,"iteration":N,"retry_used":N} */
+static int state_tail(const char *p, const char *end) {
+    static const char *const parts[] = {",\"iteration\":", ",\"retry_used\":"};
+    for (int i = 0; i < 2; i++) {
+        size_t n = strlen(parts[i]);
+        if ((size_t)(end - p) < n || memcmp(p, parts[i], n) != 0) return 0;
+        p += n;
+        if (p < end && *p == '-') p++;
+        if (p == end || *p < '0' || *p > '9') return 0;
+        while (p < end && *p >= '0' && *p <= '9')
+            p++;
+    }
+    return end - p == 1 && *p == '}';
+}
+
+/* bt_state_spent(state): the spent object of a snapshot's state, cut from
+ * the text: snapshot() writes it last but for two integers, after the
+ * requirements. json_extract parsed the whole state (every requirement)
+ * to return it, ~1M instructions per snapshot listed, and the engine lists
+ * them every iteration. NULL when the text is not shaped so (the caller
+ * then asks json_extract). */
+static void state_spent(sqlite3_context *cx, int argc, sqlite3_value **argv) {
+    (void)argc;
+    const char *s = (const char *)sqlite3_value_text(argv[0]);
+    int len = sqlite3_value_bytes(argv[0]);
+    static const char key[] = "\"spent\":{";
+    const char *found = NULL;
+    if (!s || len < (int)sizeof key) return;
+    for (const char *p = s + len - (int)sizeof key; p > s; p--)
+        if (memcmp(p, key, sizeof key - 1) == 0) {
+            found = p;
+            break;
+        }
+    if (!found || found[-1] != ',') return;
+    const char *start = found + sizeof key - 2, *stop = object_end(start + 1, s + len);
+    if (!stop || !state_tail(stop, s + len)) return;
+    sqlite3_result_text(cx, start, (int)(stop - start), SQLITE_TRANSIENT);
+}
+
+int ssot_snap_functions(bt_ssot *db) {
+    int rc = sqlite3_create_function_v2(db->db, "bt_state_spent", 1,
+                                        SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY,
+                                        NULL, state_spent, NULL, NULL, NULL);
+    return rc == SQLITE_OK ? BT_SSOT_OK : ssot_sqlerr(db, rc);
+}
+
 int bt_ssot_snapshots(bt_ssot *db, const char *run, bt_ssot_row_fn fn, void *ctx) {
     char rid[BT_SSOT_IDLEN];
     int rc = bt_ssot_resolve(db, "runs", run, rid);
     if (rc) return rc;
     sqlite3_stmt *st = ssot_stmt(
-        db, "SELECT id, label, workspace_ref, created_at, json_extract(state, '$.spent') AS spent"
-            " FROM snapshots WHERE run = ?1 ORDER BY id");
+        db, "SELECT id, label, workspace_ref, created_at, COALESCE(bt_state_spent(state),"
+            " json_extract(state, '$.spent')) AS spent FROM snapshots WHERE run = ?1 ORDER BY id");
     if (!st) return BT_SSOT_FAIL;
     ssot_bind_text(st, 1, rid);
     return ssot_each(db, st, fn, ctx);

@@ -533,6 +533,28 @@ T.test("ssot-7.1 snapshot and restore round trip", function()
   T.eq(db:restore(run.id, db:snapshot(run.id, "no ref")), false)
 end)
 
+T.test("ssot-7.2 db:snapshots reads spent from the tail of the state, whatever it holds", function()
+  local db, run = fresh()
+  db:add_req(run.id, { description = 'a "spent":{"x":1} look-alike', acceptance = { '},"spent":{' } })
+  local cases = {
+    { tokens = 7, usd = 0.25, note = 'quotes " and \\ and "spent":{ inside' },
+    -- a "spent" member inside spent: the cut fails its check, json_extract answers
+    { spent = { iteration = 1 }, deep = { a = { b = {} } } },
+    { spent = { x = 1 }, iteration = 2 },
+  }
+  for i, spent in ipairs(cases) do
+    db:update_run(run.id, { spent = spent, iteration = 10 * i, retry_used = i })
+    db:snapshot(run.id, "s" .. i, nil)
+  end
+  local snaps = db:snapshots(run.id)
+  T.eq(#snaps, 3)
+  T.eq(snaps[1].spent.tokens .. " " .. snaps[1].spent.usd .. " " .. snaps[1].spent.note,
+    '7 0.25 quotes " and \\ and "spent":{ inside')
+  T.eq(snaps[2].spent.spent.iteration, 1)
+  T.eq(next(snaps[2].spent.deep.a.b), nil)
+  T.eq(snaps[3].spent.spent.x .. " " .. snaps[3].spent.iteration, "1 2")
+end)
+
 T.test("ssot-8.1 the journal: order, since, kind, limit, same transaction", function()
   local db, run = fresh()
   local first = #db:events(run.id)
@@ -580,6 +602,39 @@ T.test("ssot-8.1 the journal: order, since, kind, limit, same transaction", func
   T.raises(function() db:event(run.id, "a", "k", t) end,
     "event payload: table nested too deeply (a cycle?) for JSON")
   T.raises(function() db:tx(function() db:close() end) end, "attempt to use a closed ssot database")
+end)
+
+T.test("ssot-8.3 status payloads are byte for byte what json_object writes, whatever the reason", function()
+  local db, run, dir = fresh()
+  local reasons = { "claim-like", 'a "quoted" reason', "back\\slash", "tab\tand\nline", "ctl\1\31",
+    "del\127 and caf\195\169 \240\159\152\128", string.rep("long ", 300), "" }
+  for _, reason in ipairs(reasons) do
+    local id = db:add_req(run.id, { description = "n" })
+    local l = assert(db:claim(id, "agent"))
+    assert(db:complete(id, "agent", l.epoch, "BLOCKED", reason))
+    db:set_status(id, "PENDING") -- no reason
+  end
+  local got = db:events(run.id, { kind = "status" })
+  T.eq(#got, 3 * #reasons)
+  for i, reason in ipairs(reasons) do
+    T.eq(got[3 * i - 1].payload.reason, reason)
+    T.eq(got[3 * i - 2].payload.reason .. " " .. got[3 * i].payload.to, "claim PENDING")
+  end
+  local path = dir .. "/.baton/baton.db"
+  T.eq(sh("sqlite3 " .. T.q(path) .. [[ "SELECT count(*), sum(payload IS CASE WHEN json_type(payload,
+    '$.reason') IS NULL THEN json_object('id', payload->>'id', 'from', payload->>'from', 'to',
+    payload->>'to') ELSE json_object('id', payload->>'id', 'from', payload->>'from', 'to',
+    payload->>'to', 'reason', payload->>'reason') END) FROM events WHERE kind = 'status'"]]),
+    string.format("%d|%d\n", 3 * #reasons, 3 * #reasons))
+end)
+
+T.test("ssot-8.4 event payloads around the binding's 512-byte buffer come back whole", function()
+  local db, run = fresh()
+  for k = 500, 506 do -- texts of k + 8 bytes: {"s":"x...x"}
+    local seq = db:event(run.id, "t", "long", { s = string.rep("x", k) })
+    T.eq(#db:events(run.id, { since = seq - 1 })[1].payload.s, k)
+  end
+  T.eq(#db:events(run.id, { kind = "long" }), 7)
 end)
 
 T.test("ssot-8.2 a run created and journaled in a rolled-back transaction is unknown after", function()
@@ -630,6 +685,10 @@ end)
 T.test("ssot-10.1 wrong types raise naming the culprit", function()
   local db, run = fresh()
   T.raises(function() db.runs(42) end, "bad argument #1 to 'runs' (baton.ssot.db expected, got number)")
+  T.raises(function() db.event(io.stdout, "r", "a", "k") end,
+    "bad argument #1 to 'event' (baton.ssot.db expected, got FILE*)")
+  T.raises(function() db.tx(setmetatable({}, getmetatable(db)), print) end,
+    "bad argument #1 to 'tx' (baton.ssot.db expected, got baton.ssot.db)") -- as luaL_checkudata says
   T.raises(function() db:add_req(run.id, "desc") end,
     "bad argument #2 to 'add_req' (table expected, got string)")
   T.raises(function() db:claim(run.root) end, "bad argument #2 to 'claim' (string expected, got no value)")

@@ -108,3 +108,110 @@ T.test("ssot-24.4 group: turning it off and closing commit what is pending", fun
   db:close()
   T.eq(committed(path, run.id, "closed"), 1, "close commits the group")
 end)
+
+-- the spent the run row holds, as another connection sees it (committed)
+local function committed_spent(path, run)
+  local other <close> = assert(ssot.open(path))
+  return other:run(run).spent.requests
+end
+
+T.test("ssot-24.5 group: spending is held until the group commits, with its ledger rows", function()
+  local db, run, dir = fresh()
+  local path = dir .. "/.baton/baton.db"
+  db:group(true)
+  local total, seen = 0, {}
+  local function request(agent) -- what llmcall.chat does: ledger row and spent, one unit
+    db:tx(function()
+      db:llm_record(run.id, { agent = agent, input_tokens = 1 })
+      total = total + 1
+      db:update_run(run.id, { spent = { requests = total } })
+    end)
+  end
+  local tasks = {}
+  for i = 1, 3 do
+    tasks[i] = loop.spawn(function()
+      request("t" .. i)
+      local mine = db:run(run.id).spent.requests == total
+      seen[i] = committed_spent(path, run.id) .. "/" .. tostring(mine)
+      request("t" .. i)
+    end)
+  end
+  loop.wait_all(tasks)
+  T.eq(table.concat(seen, " "), "0/true 0/true 0/true", "others see the last commit; this connection all")
+  T.eq(committed_spent(path, run.id), 6, "the group commit wrote the last value")
+  T.eq(db:llm_totals(run.id).calls, 6)
+  -- a unit that fails takes its spending with it; a failed inner unit only its own
+  loop.wait_all { loop.spawn(function()
+    db:update_run(run.id, { spent = { requests = 7 } })
+    T.eq(pcall(db.tx, db, function()
+      db:update_run(run.id, { spent = { requests = 8 } })
+      error("unit fails", 0)
+    end), false)
+    db:tx(function()
+      db:update_run(run.id, { spent = { requests = 9 } })
+      T.eq(pcall(db.tx, db, function()
+        db:update_run(run.id, { spent = { requests = 10 } })
+        error("inner fails", 0)
+      end), false)
+    end)
+  end) }
+  T.eq(committed_spent(path, run.id), 9)
+  -- an update of several fields writes spent at once; a held older value cannot overwrite it
+  loop.wait_all { loop.spawn(function()
+    db:tx(function()
+      db:update_run(run.id, { spent = { requests = 11 } })
+      db:update_run(run.id, { spent = { requests = 12 }, iteration = 3 })
+    end)
+    db:update_run(run.id, { iteration = 4 })
+  end) }
+  local r = db:run(run.id)
+  T.eq(r.spent.requests .. " " .. r.iteration, "12 4")
+  T.eq(committed_spent(path, run.id), 12)
+  -- a snapshot records the held value; the controller's write commits it at once
+  loop.wait_all { loop.spawn(function() db:update_run(run.id, { spent = { requests = 13 } }) end) }
+  local sid = db:snapshot(run.id, "s", nil)
+  T.eq(db:snapshots(run.id)[1].spent.requests, 13)
+  T.eq(sid > 0, true)
+  db:update_run(run.id, { spent = { requests = 14 } })
+  T.eq(committed_spent(path, run.id), 14, "outside tasks the spending is durable on return")
+end)
+
+T.test("ssot-24.6 nested units open their savepoint at their first write: each undo is exact", function()
+  local db, run, dir = fresh()
+  local path = dir .. "/.baton/baton.db"
+  local function ev(kind) db:event(run.id, "t", kind, {}) end
+  local function fails(fn) T.eq(pcall(db.tx, db, function() fn() error("fails", 0) end), false) end
+  local function scenarios(tag)
+    -- an inner unit writes first and fails: the outer goes on from where it began
+    db:tx(function()
+      db:reqs(run.id) -- a read opens no savepoint
+      fails(function() ev("drop" .. tag) end)
+      ev("keep" .. tag)
+    end)
+    -- an inner unit writes first and commits; the outer then fails: both undone
+    fails(function() db:tx(function() ev("drop" .. tag) end) end)
+    -- the outer wrote first: the failing inner unit takes only its own rows
+    db:tx(function()
+      ev("keep" .. tag)
+      fails(function() ev("drop" .. tag) end)
+      db:tx(function() ev("keep" .. tag) end)
+    end)
+    -- three levels, the innermost writes first and commits, the middle fails
+    db:tx(function()
+      fails(function() db:tx(function() ev("drop" .. tag) end) end)
+      db:tx(function() db:tx(function() ev("keep" .. tag) end) end)
+      fails(function() end) -- a unit that wrote nothing fails: nothing to undo
+      ev("keep" .. tag)
+    end)
+    fails(function() db:reqs(run.id) end)
+  end
+  scenarios("-plain")
+  db:group(true)
+  loop.wait_all { loop.spawn(function() scenarios("-task") end),
+    loop.spawn(function() ev("other") end) }
+  for _, tag in ipairs { "-plain", "-task" } do
+    T.eq(committed(path, run.id, "keep" .. tag), 5, tag)
+    T.eq(committed(path, run.id, "drop" .. tag), 0, tag)
+  end
+  T.eq(committed(path, run.id, "other"), 1)
+end)

@@ -2,7 +2,8 @@
 -- processes claiming the same 500 tasks (each claimed exactly once, no
 -- error escapes), a writer killed with SIGKILL at random moments (the file
 -- stays sound and keeps every transaction it reported), and a writer that
--- gives up after its busy timeout. Children: tests/support/ssot/*.lua.
+-- gives up after its busy timeout. ssot-21.3 kills a writer whose spending
+-- is held until its group commits. Children: tests/support/ssot/*.lua.
 local T = ...
 local ssot = require "baton.ssot"
 
@@ -143,6 +144,31 @@ T.test("ssot-21.2 SIGKILL with the group commit on: every synced unit is there, 
     end
     T.ok(n > 0, "the child reported synced units before the kill")
     T.eq(#db:events(run.id, { kind = "u1" }), #db:events(run.id, { kind = "u2" }), "units whole")
+  end
+end)
+
+T.test("ssot-21.3 SIGKILL while spending is held: the run's spent matches its ledger", function()
+  local dir = T.tmpdir()
+  local path = dir .. "/baton.db"
+  for round = 1, 3 do
+    do
+      local db <close> = assert(ssot.open(path))
+      db:create_run { requirement = "crash the spending " .. round }
+    end
+    local out = dir .. "/spent" .. round
+    kill_after_report("spent_crasher.lua", path, out, 0.3)
+    T.eq(sh("sqlite3 " .. T.q(path) .. " 'PRAGMA integrity_check'"), "ok\n", "round " .. round)
+    local db <close> = assert(ssot.open(path))
+    local run = db:latest_run()
+    local calls = db:llm_totals(run.id).calls
+    T.eq(run.spent.requests, calls, "round " .. round .. ": spent and ledger committed together")
+    T.eq(run.spent.tokens, 2 * calls)
+    local reported = 0
+    for _, line in ipairs(lines(out)) do
+      reported = math.max(reported, tonumber(T.ok(line:match("^synced (%d+)$"), line)))
+    end
+    T.ok(reported > 0, "the child reported synced requests before the kill")
+    T.ok(calls >= reported, "nothing synced is missing: " .. calls .. " >= " .. reported)
   end
 end)
 
