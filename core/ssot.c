@@ -463,9 +463,17 @@ int bt_ssot_open(const char *path, int busy_ms, bt_ssot **out, char *msg, size_t
     return BT_SSOT_OK;
 }
 
+void bt_ssot_unwind(bt_ssot *db) {
+    while (db->depth > 0)
+        bt_ssot_rollback(db);
+}
+
 void bt_ssot_close(bt_ssot *db) {
     if (!db) return;
-    if (db->depth == 0) bt_ssot_flush(db); /* a unit left open is rolled back by the close */
+    /* a unit left open is undone; the group's finished units were accepted
+     * (their callers went on): they commit, with the spending held for them */
+    bt_ssot_unwind(db);
+    bt_ssot_flush(db);
     for (int i = 0; i < db->ncache; i++)
         sqlite3_finalize(db->cache[i].st);
     for (int i = 0; i < db->nrunupd; i++)

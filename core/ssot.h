@@ -41,6 +41,9 @@ sqlite3 *bt_ssot_handle(bt_ssot *db);
 int bt_ssot_begin(bt_ssot *db);
 int bt_ssot_commit(bt_ssot *db);
 void bt_ssot_rollback(bt_ssot *db);
+/* Rolls back every open level (a unit left open, e.g. the database closed
+ * from inside it); the group's finished units stay, for its next flush. */
+void bt_ssot_unwind(bt_ssot *db);
 
 /* Group commit: many write units, one COMMIT. With the group on, a unit
  * whose caller defers (bt_ssot_defer: the binding sets it per call, for

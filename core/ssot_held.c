@@ -88,7 +88,14 @@ void ssot_held_free(bt_ssot *db) {
 
 int ssot_held_write(bt_ssot *db) {
     struct ssot_held *h = top(db);
-    if (!h || !h->dirty) return BT_SSOT_OK;
+    if (!h) return BT_SSOT_OK;
+    /* SQLite rolled the transaction back by itself (a full disk): the held
+     * value went with its ledger rows; written now it would commit alone */
+    if (sqlite3_get_autocommit(db->db)) {
+        ssot_held_clear(db);
+        return BT_SSOT_OK;
+    }
+    if (!h->dirty) return BT_SSOT_OK;
     sqlite3_stmt *st =
         ssot_stmt(db, "UPDATE runs SET spent = ?2, updated_at = max(updated_at, ?3) WHERE id = ?1");
     if (!st) return BT_SSOT_FAIL;

@@ -50,6 +50,7 @@ static int ssot_open(lua_State *L) {
 
 static int db_close(lua_State *L) {
     ssot_box *b = luaL_checkudata(L, 1, SSOT_DB);
+    if (b->db) bt_ssot_unwind(b->db); /* closed inside a unit: the group's commit waits for no unit */
     ssotb_group_close(b);
     bt_ssot_close(b->db);
     b->db = NULL;

@@ -9,6 +9,7 @@
 -- brought up to date by what they wrote (status, assignee, lease holder,
 -- epoch and pid, status_by); the two clock fields of those rows, lease_time
 -- and status_at, are left out (nil): nothing reads them from a listing.
+-- None after a refused claim or a lost lease: another writer changed a row.
 local agent = require "baton.agent"
 local loop = require "baton.loop"
 local snapshot = require "baton.snapshot"
@@ -142,17 +143,19 @@ function M.ASSIGN(e, d, listed)
     end
   end
   -- every claim in one transaction: one commit, not one per task
-  local assigned, changes = {}, {}
+  local assigned, changes, refused = {}, {}, false
   e:tx(function()
     for _, p in ipairs(picks) do
       local lease = e.db:claim(p.id, p.agent, { pid = e.pid })
       if lease then
         assigned[#assigned + 1] = p.id .. "->" .. p.agent
         changes[p.id] = { agent = p.agent, epoch = lease.epoch, pid = e.pid }
+      else -- another writer changed the row since the listing: it cannot tell how
+        refused = true
       end
     end
   end)
-  if listed then
+  if listed and not refused then
     local after, ok = updated(listed.all, changes, claimed)
     if ok then listed.after = after end
   end

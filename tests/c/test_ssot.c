@@ -160,6 +160,56 @@ static void test_group_full(void) {
     bt_ssot_close(db);
 }
 
+/* Spending held while SQLite rolls the whole transaction back by itself (a
+ * full disk): a read of the run must not write the held value outside any
+ * transaction, or spent would count requests whose ledger rows are gone.
+ * With the group (a task's deferred unit) and in a plain unit alike. */
+static void fill_until_full(bt_ssot *db, const char *run, int events) {
+    char big[3000], id[BT_SSOT_IDLEN];
+    memset(big, 'x', sizeof big - 1);
+    big[0] = big[sizeof big - 2] = '"';
+    big[sizeof big - 1] = 0;
+    bt_ssot_req_spec spec = {.description = big};
+    int rc = BT_SSOT_OK;
+    for (int i = 0; i < 200 && rc == BT_SSOT_OK; i++) /* events: one statement, no unit */
+        rc = events ? bt_ssot_event(db, run, "a", "k", big, NULL) : bt_ssot_add_req(db, run, &spec, id);
+    CHECK_INT(rc, BT_SSOT_FAIL);
+}
+
+static void test_held_vanished(void) {
+    for (int grouped = 0; grouped < 2; grouped++) {
+        bt_ssot *db = open_db(grouped ? "hvg.db" : "hv.db");
+        char run[BT_SSOT_IDLEN], sql[64];
+        new_run(db, run);
+        snprintf(sql, sizeof sql, "PRAGMA max_page_count=%lld", count(db, "PRAGMA page_count") + 8);
+        CHECK_INT(sqlite3_exec(bt_ssot_handle(db), sql, NULL, NULL, NULL), SQLITE_OK);
+        bt_ssot_val spent[] = {{.name = "spent", .type = BT_V_JSON, .s = "{\"requests\":5}"}};
+        bt_ssot_val call[] = {{.name = "agent", .type = BT_V_TEXT, .s = "a"}};
+        long long cid;
+        if (grouped) {
+            bt_ssot_group(db, 1);
+            bt_ssot_defer(db, 1);
+        }
+        CHECK_INT(bt_ssot_begin(db), BT_SSOT_OK);
+        CHECK_INT(bt_ssot_llm_record(db, run, call, 1, &cid), BT_SSOT_OK);
+        CHECK_INT(bt_ssot_update_run(db, run, spent, 1), BT_SSOT_OK);
+        if (grouped) CHECK_INT(bt_ssot_commit(db), BT_SSOT_OK); /* deferred: held in the group */
+        fill_until_full(db, run, grouped);
+        if (!sqlite3_get_autocommit(bt_ssot_handle(db))) { /* SQLite kept it: nothing to see */
+            if (!grouped) bt_ssot_rollback(db);
+            bt_ssot_close(db);
+            continue;
+        }
+        CHECK_INT(bt_ssot_run(db, run, skip_row, NULL), BT_SSOT_OK); /* a read of the run */
+        if (grouped) CHECK_INT(bt_ssot_flush(db), BT_SSOT_FAIL);
+        else CHECK_INT(bt_ssot_commit(db), BT_SSOT_FAIL);
+        CHECK_STR(bt_ssot_code(db), "rolledback");
+        CHECK_INT(count(db, "SELECT count(*) FROM llm_calls"), 0);
+        CHECK_INT(count(db, "SELECT json_extract(spent, '$.requests') FROM runs"), 0);
+        bt_ssot_close(db);
+    }
+}
+
 /* Garbage written over the middle of a database: open or the first query
  * fails with a message; no crash (ASan would see one). */
 static void test_corrupt(void) {
@@ -199,6 +249,7 @@ int main(void) {
     test_error_kinds();
     test_disk_full();
     test_group_full();
+    test_held_vanished();
     test_corrupt();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

@@ -148,3 +148,31 @@ return { name = "checker",
   end
   T.eq(table.concat(checks, " | "), "check: same | check: same | check: same | check: same")
 end)
+
+T.test("engine-1.7 a claim ASSIGN loses (another writer took the task) hands over no listing", function()
+  local actions = require "baton.actions"
+  local path = T.tmpdir() .. "/b.db"
+  local db <close> = assert(ssot.open(path))
+  local run = db:create_run { requirement = "x" }
+  local a, b = db:add_req(run.id, { description = "a" }), db:add_req(run.id, { description = "b" })
+  local e = engine.new { db = db, run = db:run(run.id), team = { agents = { { name = "w", role = "worker" } } } }
+  local function listing()
+    local all = db:reqs(run.id)
+    return { all = all, ready = engine.ready_of(all) }
+  end
+  local listed = listing()
+  local other <close> = assert(ssot.open(path)) -- another process, say, after the listing
+  assert(other:claim(a, "intruder"))
+  T.eq(actions.ASSIGN(e, { role = "w" }, listed).summary, "1 assigned: " .. b .. "->w")
+  T.eq(listed.after, nil, "the listing says a is PENDING: the next iteration lists again")
+  -- without a lost claim the listing is handed over, brought up to date
+  local c = db:add_req(run.id, { description = "c" })
+  listed = listing()
+  actions.ASSIGN(e, { role = "w" }, listed)
+  local got = {}
+  for _, r in ipairs(listed.after) do got[#got + 1] = r.id .. " " .. r.status .. " " .. tostring(r.assignee) end
+  local want = {}
+  for _, r in ipairs(db:reqs(run.id)) do want[#want + 1] = r.id .. " " .. r.status .. " " .. tostring(r.assignee) end
+  T.eq(table.concat(got, "; "), table.concat(want, "; "))
+  T.eq(#got, 4, c and "root, a, b, c")
+end)

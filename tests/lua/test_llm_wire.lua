@@ -266,3 +266,17 @@ T.test("wire-3.2 a tools list is reused while its tools stay the same, and seen 
   T.eq(json.same_tools({ 1 }, {}, 0), false)
   T.eq(json.same_tools(setmetatable({}, {}), {}, 0), false)
 end)
+
+T.test("wire-3.3 a reply schema changed in place between requests: the body and the key follow", function()
+  local llm = require "baton.llm"
+  -- a policy may build its schema in one table it updates (an enum of the current task ids)
+  local S = { type = "object", properties = { pick = { type = "string", enum = { "a" } } } }
+  local r = { model = "offline", messages = { { role = "user", content = "x" } }, schema = S }
+  local k1, b1 = llm.request_key(r), json.encode(openai.body(r, { name = "m" }, {}))
+  S.properties.pick.enum[2] = "b"
+  local k2, b2 = llm.request_key(r), json.encode(openai.body(r, { name = "m" }, {}))
+  T.eq(k1 ~= k2, true, "the key of the changed request")
+  T.eq(b2:match('"enum":%b[]'), '"enum":["a","b"]')
+  T.eq(b1:match('"enum":%b[]'), '"enum":["a"]')
+  T.eq(json.encode(S):match('"enum":%b[]'), '"enum":["a","b"]', "json.encode of the table itself")
+end)

@@ -215,3 +215,33 @@ T.test("ssot-24.6 nested units open their savepoint at their first write: each u
   end
   T.eq(committed(path, run.id, "other"), 1)
 end)
+
+T.test("ssot-24.7 db:close() inside a unit undoes that unit only: the group's finished units commit", function()
+  local dir = T.tmpdir()
+  local path = dir .. "/.baton/baton.db"
+  local db = assert(ssot.open(path))
+  local run = db:create_run { requirement = "close inside" }
+  db:group(true)
+  local synced, closed
+  loop.wait_all {
+    loop.spawn(function() synced = { db:sync() } end), -- waits for the group's commit
+    loop.spawn(function()
+      db:tx(function() -- a finished unit: the task was told it is done
+        db:llm_record(run.id, { agent = "a", input_tokens = 1 })
+        db:update_run(run.id, { spent = { requests = 1 } })
+      end)
+      closed = { pcall(db.tx, db, function()
+        db:update_run(run.id, { spent = { requests = 2 } })
+        db:event(run.id, "a", "unfinished", {})
+        db:close()
+      end) }
+    end),
+  }
+  T.eq(closed[1], false)
+  T.eq(closed[2], "attempt to use a closed ssot database")
+  T.eq(synced[1], true, "the waiter hears that the group committed")
+  local other <close> = assert(ssot.open(path))
+  T.eq(other:run(run.id).spent.requests, 1)
+  T.eq(other:llm_totals(run.id).calls, 1)
+  T.eq(#other:events(run.id, { kind = "unfinished" }), 0)
+end)

@@ -105,14 +105,14 @@ end
 -- A list of plain tools seen before is encoded in C from the cache
 -- (json.tool_list: the same text, without a Lua loop over every field of
 -- every tool); else here, which fills the cache.
--- A reply schema (a role's verdict_schema: the same table on every request)
--- is encoded once, as the tool parameters are.
+-- A reply schema is encoded anew each time: a caller may change its table
+-- between requests (json.encoded would also pin the table's text for every
+-- later json.encode of it), and a schema comes with few requests (a review).
 function M.request_key(req, alias_set)
-  local tools, schema = req.tools, req.schema
+  local tools = req.tools
   local text = type(tools) == "table" and json.tool_list(tools, key_tools) or nil
-  if type(schema) == "table" and getmetatable(schema) == nil then schema = json.encoded(schema) end
   return json.request_hash({ model = req.model, system = req.system, messages = req.messages,
-                             schema = schema }, alias_set or req.key_aliases,
+                             schema = req.schema }, alias_set or req.key_aliases,
                            not text and tools_value(tools) or nil, text)
 end
 

@@ -31,8 +31,8 @@ function M.body(req, spec, opts)
   end
   if req.schema then
     b.response_format = { type = "json_schema",
-      json_schema = { name = "reply", strict = false, -- copied and encoded once per schema table
-                      schema = json.encoded(wire.schema_copy_cached(req.schema)) } }
+      json_schema = { name = "reply", strict = false, -- copied per request: it may change in place
+                      schema = wire.schema_copy(req.schema) } }
   end
   if opts.stream then
     b.stream = true
