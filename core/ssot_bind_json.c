@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fmtdbl.h"
 #include "ssot_bind.h"
 
 /* The output goes to a buffer on the C stack; a longer text moves to a
@@ -92,9 +93,8 @@ static void jnumber(jbuf *b, lua_State *L, int idx) {
         jinteger(b, (long long)d);
         return;
     }
-    snprintf(num, sizeof num, "%.15g", d); /* shortest form that reads back exactly */
-    if (strtod(num, NULL) != d) snprintf(num, sizeof num, "%.17g", d);
-    jput(b, num, strlen(num));
+    /* "%.15g" if it reads back exactly, else "%.17g" (core/fmtdbl.c) */
+    jput(b, num, bt_fmt_shortest(d, num));
 }
 
 static void jvalue(jbuf *b, int idx, int depth, int empty_array);
