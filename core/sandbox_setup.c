@@ -3,6 +3,7 @@
  * environment, the Landlock write roots a policy implies. Preparing here
  * keeps the child, which may be forked from a threaded process, down to
  * plain system calls. */
+#include "curl_lazy.h"
 #include "sandbox.h"
 
 #include <ctype.h>
@@ -119,6 +120,9 @@ static void probe_cgroup(bt_probe *p) {
 const bt_probe *bt_sandbox_probe(void) {
     static bt_probe p;
     static int done;
+    /* every sandboxed command comes here first: no fork (the probe's or the
+     * command's) while libcurl still loads on its thread */
+    bt_curl_settle();
     if (done) return &p;
     done = 1;
     p.landlock_abi = bt_disabled("landlock") ? 0 : bt_sys_landlock_abi();

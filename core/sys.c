@@ -1,6 +1,8 @@
 /* sys.c: host probes; see sys.h. */
 #include "sys.h"
 
+#include "curl_lazy.h"
+
 #include <ctype.h>
 #include <dirent.h>
 #include <linux/landlock.h>
@@ -22,6 +24,7 @@ int bt_sys_landlock_abi(void) {
 }
 
 int bt_sys_can_unshare(int flags) {
+    bt_curl_settle(); /* no fork while libcurl loads on its thread */
     pid_t pid = fork();
     if (pid < 0) return -1;
     if (pid == 0) _exit(unshare(flags) == 0 ? 0 : 1);

@@ -70,7 +70,9 @@ end
 
 -- The run header: what runs, and what the sandbox can and cannot do here.
 function M.header(e, opts)
-  sys.settle() -- the libraries main.c loads on a thread: done before anything forks
+  -- libcurl still loads on its thread (main.c) while the run starts: the
+  -- first request waits for it, and the sandbox settles it before it forks
+  -- (probe, commands), so the start-up work overlaps the load
   sys.trap_interrupt()
   e.t0 = sys.clock()
   if opts.json or opts.quiet then return end
