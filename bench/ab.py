@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""bench/ab.py: an interleaved A/B of baton binaries on the reference workflow.
+
+    bench/ab.py N LATENCY_MS REPEAT LABEL=BATON [LABEL=BATON ...]
+    BENCH_DIR=/dev/shm bench/ab.py 256 0 9 old=/tmp/old/build/baton new=build/baton
+
+Runs the binaries in turn (A, B, A, B, ...) against one bench/mock_openai.py,
+each in a fresh workspace kept until the end (see README: on a journal-less
+ext4, deleting files just before a run makes its file creation dearer), and
+prints per binary the median wall time, CPU (user + sys of the baton process)
+per LLM request and peak RSS. A BATON may start with VAR=value words, which go
+to its environment. This VM's speed drifts by a third over minutes: only
+binaries measured side by side, in one call, are comparable.
+"""
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TEAM = '''return { name = "bench", agents = { { name = "planner", role = "bench_planner" },
+  { name = "worker", role = "backend" }, { name = "reviewer", role = "review" } },
+  models = { default = "openai:mock" } }
+'''
+ROLE = '''local p = require "roles.planner"
+local r = {} for k, v in pairs(p) do r[k] = v end
+r.name, r.max_turns = "planner", 1
+return r
+'''
+
+
+def project(path):
+    os.makedirs(path + "/.baton/teams")
+    os.makedirs(path + "/.baton/roles")
+    with open(path + "/.baton/teams/bench.lua", "w") as f:
+        f.write(TEAM)
+    with open(path + "/.baton/roles/bench_planner.lua", "w") as f:
+        f.write(ROLE)
+
+
+def run_once(cmd, ws, n, port):
+    env = dict(os.environ, OPENAI_API_KEY="bench", OPENAI_BASE_URL="http://127.0.0.1:%s/v1" % port)
+    words = cmd.split()
+    while words and "=" in words[0] and not words[0].startswith("/"):
+        k, v = words.pop(0).split("=", 1)
+        env[k] = v
+    if "/" in words[0]:
+        words[0] = os.path.abspath(words[0])
+    argv = words + ["run", "write %d files" % n, "--team", "bench", "--jobs", str(max(n, 1)),
+                    "--quiet", "--max-iterations", "1000"]
+    with open(ws + "/stderr", "w+") as err:
+        t0 = time.perf_counter()
+        p = subprocess.Popen(argv, cwd=ws, env=env, stdout=subprocess.DEVNULL, stderr=err)
+        _, status, ru = os.wait4(p.pid, 0)
+        wall = time.perf_counter() - t0
+        if os.waitstatus_to_exitcode(status) != 0:
+            err.seek(0)
+            sys.exit("%s failed: %s" % (cmd, err.read().strip()[-400:]))
+    return wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss
+
+
+def main():
+    if len(sys.argv) < 5:
+        sys.exit(__doc__)
+    n, lat, repeat = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+    variants = [a.split("=", 1) for a in sys.argv[4:]]
+    root = tempfile.mkdtemp(dir=os.environ.get("BENCH_DIR"), prefix="baton-ab.")
+    mock = subprocess.Popen([sys.executable, HERE + "/mock_openai.py", str(n), str(lat)],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        port = mock.stdout.readline().strip()
+        res = {label: [] for label, _ in variants}
+        for r in range(repeat):
+            for label, cmd in variants:
+                ws = "%s/ws-%d-%s" % (root, r, label)
+                project(ws)
+                res[label].append(run_once(cmd, ws, n, port))
+    finally:
+        mock.kill()
+        shutil.rmtree(root, ignore_errors=True)
+    reqs = 2 + 2 * n
+    for label, _ in variants:
+        wall, cpu, rss = zip(*res[label])
+        print("%-10s wall %.3f s (min %.3f)  cpu %.3f s = %.3f ms/request (min %.3f)  rss %d KB" % (
+            label, statistics.median(wall), min(wall), statistics.median(cpu),
+            1000 * statistics.median(cpu) / reqs, 1000 * min(cpu) / reqs, statistics.median(rss)))
+
+
+if __name__ == "__main__":
+    main()
