@@ -275,6 +275,12 @@ T.test("2.4 Landlock: sh -c 'touch /tmp/escape' is blocked; .git and read-only r
   T.eq(T.read(ws .. "/src/new"), "made\n")
 end)
 
+-- A sleep length unique to this test process ("1000.25" -> "1000.25<pid>"):
+-- running() looks at every process on the host, and another copy of this
+-- suite running at the same time (make test beside make asan) must not count.
+local RUN_ID = tostring(require("baton.sys").pid())
+local function secs(s) return s .. RUN_ID end
+
 -- Processes on this host whose command line is exactly argv.
 local function running(argv)
   local want, n = table.concat(argv, "\0") .. "\0", 0
@@ -296,7 +302,7 @@ T.test("3.1 sleep 1000 with a 1 s timeout is killed with its grandchildren", fun
   local ws = workspace()
   local h = new(ws, { shell = true, commands = { "sleep" } })
   local t0 = loop.now()
-  local r = h:run({ "sh", "-c", "sleep 1000.25 & sleep 1000.5" }, { timeout = 1 })
+  local r = h:run({ "sh", "-c", "sleep " .. secs("1000.25") .. " & sleep " .. secs("1000.5") }, { timeout = 1 })
   T.eq(r.timed_out, true)
   T.eq(r.code, nil)
   T.ok(r.signal == 15 or r.signal == 9, "killed by a signal")
@@ -304,17 +310,17 @@ T.test("3.1 sleep 1000 with a 1 s timeout is killed with its grandchildren", fun
   if not probe.pidns and not probe.cgroup_pids then
     return skip("no pid namespace or pids cgroup: grandchildren may outlive the timeout")
   end
-  T.eq(running{ "sleep", "1000.25" }, 0, "the grandchild is gone")
-  T.eq(running{ "sleep", "1000.5" }, 0, "the child is gone")
+  T.eq(running{ "sleep", secs("1000.25") }, 0, "the grandchild is gone")
+  T.eq(running{ "sleep", secs("1000.5") }, 0, "the child is gone")
 end)
 
 T.test("3.2 a fork bomb and a memory hog are contained", function()
   local ws = workspace()
   local h = new(ws, { shell = true, commands = { "tail" }, max_procs = 20, memory_mb = 64, timeout = 3 })
   if probe.cgroup_pids then -- without a pids cgroup nothing binds root: do not try
-    local r = h:run{ "sh", "-c", "b() { b | b & }; b; sleep 1; echo done" }
+    local r = h:run{ "sh", "-c", "b() { b | b & }; b; sleep " .. secs("1.") .. "; echo done" }
     T.ok(r.duration < 30, "the bomb ended")
-    T.eq(running{ "sh", "-c", "b() { b | b & }; b; sleep 1; echo done" }, 0, "nothing left")
+    T.eq(running{ "sh", "-c", "b() { b | b & }; b; sleep " .. secs("1.") .. "; echo done" }, 0, "nothing left")
   else
     skip("no pids cgroup: a fork bomb would not be contained for root")
   end
@@ -385,22 +391,22 @@ end)
 T.test("3.6 cancelling a task kills its command", function()
   local ws = workspace()
   local h = new(ws, { commands = { "sleep" } })
-  local t = loop.spawn(function() return h:run{ "sleep", "1000.75" } end)
+  local t = loop.spawn(function() return h:run{ "sleep", secs("1000.75") } end)
   loop.spawn(function() loop.sleep(0.3); loop.cancel(t) end)
   loop.run()
-  T.eq(running{ "sleep", "1000.75" }, 0)
+  T.eq(running{ "sleep", secs("1000.75") }, 0)
 end)
 
 T.test("3.7 when baton is killed its commands die with it", function()
   local ws = workspace()
   T.write(ws .. "/../orphan.lua", [[
     local h = require("baton.harness").new{ workspace = ..., policy = { commands = { "sleep" } } }
-    h:run{ "sleep", "1000.875" }
+    h:run{ "sleep", "1000.875" .. select(2, ...) }
   ]])
-  local r = T.run{ "sh", "-c", T.q(T.bin) .. " exec " .. T.q(ws .. "/../orphan.lua") .. " " .. T.q(ws) ..
+  local r = T.run{ "sh", "-c", T.q(T.bin) .. " exec " .. T.q(ws .. "/../orphan.lua") .. " " .. T.q(ws) .. " " .. RUN_ID ..
     " & b=$!; sleep 1; kill -9 $b; wait $b; echo $b; sleep 0.5" }
   T.eq(r.code, 0)
-  T.eq(running{ "sleep", "1000.875" }, 0, "no orphaned command")
+  T.eq(running{ "sleep", secs("1000.875") }, 0, "no orphaned command")
   local pid = r.out:match("^(%d+)")
   local function left()
     local p = io.popen("ls -d /tmp/baton-run-" .. pid .. "-* " .. (probe.cgroup_base or "/nonexistent") ..
@@ -499,18 +505,19 @@ T.test("5.1 with every mechanism switched off the harness degrades, says so, sti
   assert(os.execute("ln -s /etc " .. T.q(ws .. "/etc_link")))
   T.write(ws .. "/../fallback.lua", [[
     local harness = require "baton.harness"
-    local ws = ...
+    local ws, run_id = ...
+    local function secs(s) return s .. run_id end
     local p = harness.probe()
     print(p.landlock_abi, p.netns, p.pidns, p.cgroup_pids, p.openat2)
     for _, m in ipairs(p.missing) do print(m) end
     local h = harness.new{ workspace = ws, policy = { shell = true, write = { "src/**" } } }
     print(h:read("src/a.txt"), select(2, h:read("etc_link/passwd")), select(2, h:read("../x")))
     print(h:write("src/sub/new", "n"), select(2, h:write("src/../.git/x", "n")))
-    local r = h:run({ "sh", "-c", "sleep 1000.125 & sleep 1000.375" }, { timeout = 1 })
+    local r = h:run({ "sh", "-c", "sleep " .. secs("1000.125") .. " & sleep " .. secs("1000.375") }, { timeout = 1 })
     print(r.timed_out, r.signal)
     h:close()
   ]])
-  local r = T.baton({ "exec", ws .. "/../fallback.lua", ws },
+  local r = T.baton({ "exec", ws .. "/../fallback.lua", ws, RUN_ID },
     { env = { BATON_SANDBOX_DISABLE = "landlock,netns,pidns,mntns,cgroup,openat2" } })
   T.eq(r.code, 0, r.err)
   T.eq(r.out, table.concat({
@@ -525,7 +532,7 @@ T.test("5.1 with every mechanism switched off the harness degrades, says so, sti
     "alpha\n\tdenied: etc_link/passwd passes through a symbolic link\tdenied: ../x is outside the workspace\tdenied",
     "true\tdenied: .git/x is protected (.baton/ and .git/ are never writable by an agent)\tdenied",
     "true\t15", "" }, "\n"))
-  T.eq(running{ "sleep", "1000.125" }, 0, "the process group was killed")
+  T.eq(running{ "sleep", secs("1000.125") }, 0, "the process group was killed")
   local d = T.baton({ "doctor" }, { env = { BATON_SANDBOX_DISABLE = "landlock" } })
   T.match(d.out, "sandbox     missing landlock: commands may write outside the workspace")
 end)
