@@ -123,8 +123,10 @@ function M:chat(req)
   end
   -- the ledger rows and the money they cost land in one transaction. The
   -- reply is stored in baton.json's encoding (C; cjson.encode cost ~3x as
-  -- much, formatting every number as a float); cjson decodes either.
-  self.e.db:tx(function()
+  -- much, formatting every number as a float); cjson decodes either. A
+  -- transaction that cannot begin or commit stops the run (Engine:tx): going
+  -- on would use a reply the ledger does not hold, and buy it again on resume.
+  self.e:tx(function()
     for i, a in ipairs(attempts) do
       a.attempt = a.attempt or i
       local last = resp and i == #attempts
