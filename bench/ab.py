@@ -21,24 +21,14 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-TEAM = '''return { name = "bench", agents = { { name = "planner", role = "bench_planner" },
-  { name = "worker", role = "backend" }, { name = "reviewer", role = "review" } },
-  models = { default = "openai:mock" } }
-'''
-ROLE = '''local p = require "roles.planner"
-local r = {} for k, v in pairs(p) do r[k] = v end
-r.name, r.max_turns = "planner", 1
-return r
-'''
 
 
 def project(path):
+    """A workspace with the team and planner role of bench/project/."""
     os.makedirs(path + "/.baton/teams")
     os.makedirs(path + "/.baton/roles")
-    with open(path + "/.baton/teams/bench.lua", "w") as f:
-        f.write(TEAM)
-    with open(path + "/.baton/roles/bench_planner.lua", "w") as f:
-        f.write(ROLE)
+    shutil.copy(HERE + "/project/bench.lua", path + "/.baton/teams/bench.lua")
+    shutil.copy(HERE + "/project/bench_planner.lua", path + "/.baton/roles/bench_planner.lua")
 
 
 def run_once(cmd, ws, n, port):

@@ -16,17 +16,8 @@ OUT=${2:-/tmp/callgrind-$N.out}
 D=$(mktemp -d "${BENCH_DIR:-/dev/shm}/baton-cg.XXXXXX")
 trap 'kill "${MOCK:-}" 2>/dev/null || true; rm -rf "$D"' EXIT
 mkdir -p "$D/ws/.baton/teams" "$D/ws/.baton/roles"
-cat > "$D/ws/.baton/teams/bench.lua" <<'LUA'
-return { name = "bench", agents = { { name = "planner", role = "bench_planner" },
-  { name = "worker", role = "backend" }, { name = "reviewer", role = "review" } },
-  models = { default = "openai:mock" } }
-LUA
-cat > "$D/ws/.baton/roles/bench_planner.lua" <<'LUA'
-local p = require "roles.planner"
-local r = {} for k, v in pairs(p) do r[k] = v end
-r.name, r.max_turns = "planner", 1
-return r
-LUA
+cp "$HERE/project/bench.lua" "$D/ws/.baton/teams/bench.lua"
+cp "$HERE/project/bench_planner.lua" "$D/ws/.baton/roles/bench_planner.lua"
 python3 "$HERE/mock_openai.py" "$N" 0 > "$D/port" &
 MOCK=$!
 for _ in $(seq 100); do [ -s "$D/port" ] && break; sleep 0.05; done

@@ -23,19 +23,10 @@ OUT=${OUT:-$HERE/RESULTS.md}
 TMP=$(mktemp -d "${BENCH_DIR:-${TMPDIR:-/tmp}}/baton-bench.XXXXXX")
 trap 'rm -rf "$TMP"; [ -n "${MOCK:-}" ] && kill $MOCK 2>/dev/null || true' EXIT
 
-make_project() { # $1 = folder
+make_project() { # $1 = folder: the team and planner role of bench/project/
   mkdir -p "$1/.baton/teams" "$1/.baton/roles"
-  cat > "$1/.baton/teams/bench.lua" <<'LUA'
-return { name = "bench", agents = { { name = "planner", role = "bench_planner" },
-  { name = "worker", role = "backend" }, { name = "reviewer", role = "review" } },
-  models = { default = "openai:mock" } }
-LUA
-  cat > "$1/.baton/roles/bench_planner.lua" <<'LUA'
-local p = require "roles.planner"
-local r = {} for k, v in pairs(p) do r[k] = v end
-r.name, r.max_turns = "planner", 1   -- one planner call, as the reference workflow says
-return r
-LUA
+  cp "$HERE/project/bench.lua" "$1/.baton/teams/bench.lua"
+  cp "$HERE/project/bench_planner.lua" "$1/.baton/roles/bench_planner.lua"
 }
 
 # Stops with a message: the mock goes too (a failure in the piped results()
