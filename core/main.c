@@ -216,8 +216,9 @@ int main(int argc, char **argv) {
      * size lookup on each of its ~220 allocations per task; its
      * lookaside, the other remedy, is compiled out of Debian's libsqlite3 */
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
-    /* libcurl's thirty libraries load while the run starts up (runner.header
-     * waits for them before anything forks); other commands load it if used */
+    /* libcurl's thirty libraries load while the run starts up (the first
+     * request waits for them, the sandbox before it forks); other commands
+     * load it if they use it */
     if (needs_http(argc, argv)) bt_curl_preload();
     static bt_lheap h;
     bt_lalloc_init(&h, memory_limit());

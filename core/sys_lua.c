@@ -14,7 +14,6 @@
 #include <unistd.h>
 
 #include "bytecode.h"
-#include "curl_lazy.h"
 #include "luax.h"
 #include "loop.h"
 #include "sys.h"
@@ -204,15 +203,6 @@ static int sys_precompiled(lua_State *L) {
     return 1;
 }
 
-/* sys.settle(): waits for the libraries main.c started loading on a thread
- * (run, resume); afterwards the process has no thread of baton's own, so
- * forking is safe. Returns nothing. */
-static int sys_settle(lua_State *L) {
-    (void)L;
-    bt_curl_settle();
-    return 0;
-}
-
 static const luaL_Reg sys_funcs[] = {{"versions", sys_versions},
                                      {"confinement", sys_confinement},
                                      {"children", sys_children},
@@ -227,7 +217,6 @@ static const luaL_Reg sys_funcs[] = {{"versions", sys_versions},
                                      {"clock", sys_clock},
                                      {"time", sys_time},
                                      {"precompiled", sys_precompiled},
-                                     {"settle", sys_settle},
                                      {NULL, NULL}};
 
 int luaopen_baton_sys(lua_State *L) {
