@@ -7,12 +7,8 @@
 local T = ...
 local ssot = require "baton.ssot"
 
-local function fresh()
-  local dir = T.tmpdir()
-  local db = assert(ssot.open(dir .. "/.baton/baton.db"))
-  T.defer(function() db:close() end)
-  return db, db:create_run { requirement = "group" }, dir
-end
+local F = dofile(T.src .. "/tests/support/ssot_fixture.lua")
+local function fresh() return F.fresh(T, nil, { requirement = "group" }) end
 
 local loop = require "baton.loop"
 

@@ -9,12 +9,7 @@ local ssot = require "baton.ssot"
 
 local support = T.src .. "/tests/support/ssot/"
 
-local function sh(cmd)
-  local p = assert(io.popen(cmd .. " 2>&1"))
-  local out = p:read("a")
-  p:close()
-  return out
-end
+local sh = dofile(T.src .. "/tests/support/ssot_fixture.lua").sh
 
 local function lines(path)
   local t = {}
