@@ -14,6 +14,7 @@ binaries measured side by side, in one call, are comparable.
 """
 import os
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -42,14 +43,34 @@ def run_once(cmd, ws, n, port):
     argv = words + ["run", "write %d files" % n, "--team", "bench", "--jobs", str(max(n, 1)),
                     "--quiet", "--max-iterations", "1000"]
     with open(ws + "/stderr", "w+") as err:
-        t0 = time.perf_counter()
+        t0, epoch0 = time.perf_counter(), time.time()
         p = subprocess.Popen(argv, cwd=ws, env=env, stdout=subprocess.DEVNULL, stderr=err)
         _, status, ru = os.wait4(p.pid, 0)
         wall = time.perf_counter() - t0
         if os.waitstatus_to_exitcode(status) != 0:
             err.seek(0)
             sys.exit("%s failed: %s" % (cmd, err.read().strip()[-400:]))
-    return wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss
+    return wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss, phases(ws, epoch0, epoch0 + wall)
+
+
+def phases(ws, start, end):
+    """Where a run's wall time went, in ms, from the journal's timestamps:
+    exec to the first row, each action's span, and run.end to exit."""
+    db = sqlite3.connect(ws + "/.baton/baton.db")
+    rows = db.execute("select time, kind, payload from events order by seq").fetchall()
+    db.close()
+    out = {"start": rows[0][0] - start}
+    begun = {}
+    for t, kind, payload in rows:
+        if kind in ("action.start", "action.end"):
+            action = payload.split('"action":"', 1)[1].split('"', 1)[0]
+            if kind == "action.start":
+                begun[action] = t
+            else:
+                out[action] = out.get(action, 0) + t - begun.pop(action)
+        elif kind == "run.end":
+            out["exit"] = end - t
+    return {k: 1000 * v for k, v in out.items()}
 
 
 def main():
@@ -73,10 +94,12 @@ def main():
         shutil.rmtree(root, ignore_errors=True)
     reqs = 2 + 2 * n
     for label, _ in variants:
-        wall, cpu, rss = zip(*res[label])
+        wall, cpu, rss, ph = zip(*res[label])
         print("%-10s wall %.3f s (min %.3f)  cpu %.3f s = %.3f ms/request (min %.3f)  rss %d KB" % (
             label, statistics.median(wall), min(wall), statistics.median(cpu),
             1000 * statistics.median(cpu) / reqs, 1000 * min(cpu) / reqs, statistics.median(rss)))
+        print("%-10s ms:" % "", "  ".join("%s %.1f" % (k, statistics.median(p.get(k, 0) for p in ph))
+                                       for k in ph[0]))
 
 
 if __name__ == "__main__":
