@@ -10,14 +10,23 @@ Standard library only. It answers by rule:
   a worker's call after a tool result          -> a final "done" text
 Usage: mock_openai.py N LATENCY_MS  (prints the port on its first line)
 GET /stats returns {"requests": count}.
-An asyncio server, one protocol object per connection (keep-alive): a
-thread per connection and http.server's header parsing cost ~2 ms of CPU
-per request, as much as baton itself on a 2-core machine, and stretched the
-latency; asyncio's stream coroutines cost ~0.45 ms a request.
+
+The mock's own CPU is not part of what the benchmark measures, but on a
+2-core machine it is serial work beside baton's: at N = 64 a burst of 64
+requests cost it 64 x its time per request before the last reply could even
+be scheduled. Hence one thread, one epoll loop over non-blocking sockets and a
+heap of due replies (asyncio's protocol machinery cost ~0.35-0.4 ms of CPU a
+request, http.server's thread per connection ~2 ms), and each distinct reply
+encoded once. Every request body is still parsed as JSON (a malformed one gets
+a 400), and replies leave each connection in request order, each LATENCY after
+its request arrived.
 """
-import asyncio
+import heapq
 import json
+import selectors
+import socket
 import sys
+import time
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 16
 LATENCY = float(sys.argv[2]) / 1000.0 if len(sys.argv) > 2 else 0.05
@@ -29,25 +38,35 @@ def tool_call(i, name, args):
             "function": {"name": name, "arguments": json.dumps(args)}}
 
 
-def reply(req):
+def reply_kind(req):
+    """Which reply the rules give this request: a short hashable name."""
     msgs = req.get("messages", [])
     system = " ".join(m.get("content") or "" for m in msgs if m.get("role") == "system")
     last = msgs[-1] if msgs else {}
-    if "planner" in system and last.get("role") == "tool":
-        return {"role": "assistant", "content": "plan complete"}
     if "planner" in system:
+        return "plan complete" if last.get("role") == "tool" else "plan"
+    if "review" in system:
+        return "review"
+    if last.get("role") == "tool":
+        return "done"
+    text = last.get("content") or ""
+    if "out/file" in text:
+        return "out/file%s.txt" % text.split("out/file", 1)[1].split(".txt", 1)[0]
+    return "out/x.txt"
+
+
+def reply_message(kind):
+    if kind == "plan":
         calls = [tool_call(i, "add_requirement", {
             "key": "t%d" % i, "description": "Write out/file%d.txt" % i,
             "acceptance": ["out/file%d.txt exists" % i], "role": "backend"}) for i in range(N)]
         return {"role": "assistant", "content": None, "tool_calls": calls}
-    if "review" in system:
+    if kind == "review":
         return {"role": "assistant", "content": json.dumps({"approved": True, "reasons": []})}
-    if last.get("role") == "tool":
-        return {"role": "assistant", "content": "done"}
-    text = last.get("content") or ""
-    name = "out/file%s.txt" % text.split("out/file", 1)[1].split(".txt", 1)[0] if "out/file" in text else "out/x.txt"
+    if kind in ("plan complete", "done"):
+        return {"role": "assistant", "content": kind}
     return {"role": "assistant", "content": None,
-            "tool_calls": [tool_call(0, "write_file", {"path": name, "content": "data\n"})]}
+            "tool_calls": [tool_call(0, "write_file", {"path": kind, "content": "data\n"})]}
 
 
 def completion(msg):
@@ -64,62 +83,135 @@ def response(status, obj):
     return head.encode() + body
 
 
-class Conn(asyncio.Protocol):
-    """One keep-alive connection, as a protocol (callbacks, no stream
-    coroutines: asyncio's StreamReader cost about half the mock's CPU, and the
-    mock must not become the bottleneck at 64 requests in a burst). Requests
-    are answered in order, each LATENCY after it arrived."""
+_replies = {}
 
-    def connection_made(self, transport):
-        self.transport, self.buf, self.last_due = transport, b"", 0.0
 
-    def data_received(self, data):
-        self.buf += data
+def answer(method, body):
+    """The whole HTTP reply to one request (headers and body)."""
+    global count
+    if method == b"get":
+        return response(200, {"requests": count})
+    count += 1
+    try:
+        kind = reply_kind(json.loads(body))
+    except (ValueError, AttributeError, TypeError) as e:
+        return response(400, {"error": {"message": "bad request: %s" % e}})
+    out = _replies.get(kind)
+    if out is None:
+        out = _replies[kind] = response(200, completion(reply_message(kind)))
+    return out
+
+
+class Conn:
+    """One keep-alive connection: bytes read so far, bytes not yet sent,
+    and when its previous reply is due (HTTP/1.1 answers in order)."""
+    __slots__ = ("sock", "buf", "out", "last_due", "closed")
+
+    def __init__(self, sock):
+        self.sock, self.buf, self.out, self.last_due, self.closed = sock, b"", b"", 0.0, False
+
+
+class Server:
+    def __init__(self):
+        self.sel = selectors.DefaultSelector()
+        self.due = []  # heap of (time, order, conn, reply)
+        self.order = 0
+        self.lsock = socket.socket()
+        self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.lsock.bind(("127.0.0.1", 0))
+        self.lsock.listen(1024)
+        self.lsock.setblocking(False)
+        self.sel.register(self.lsock, selectors.EVENT_READ, None)
+
+    def close(self, c):
+        if not c.closed:
+            c.closed = True
+            self.sel.unregister(c.sock)
+            c.sock.close()
+
+    def accept(self):
         while True:
-            end = self.buf.find(b"\r\n\r\n")
+            try:
+                s, _ = self.lsock.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            s.setblocking(False)
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.sel.register(s, selectors.EVENT_READ, Conn(s))
+
+    def flush(self, c):
+        try:
+            n = c.sock.send(c.out)
+        except (BlockingIOError, InterruptedError):
+            n = 0
+        except OSError:
+            self.close(c)
+            return
+        c.out = c.out[n:]
+        self.sel.modify(c.sock, selectors.EVENT_READ | (selectors.EVENT_WRITE if c.out else 0), c)
+
+    def read(self, c):
+        try:
+            data = c.sock.recv(1 << 18)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self.close(c)
+            return
+        c.buf = c.buf + data if c.buf else data
+        while True:
+            end = c.buf.find(b"\r\n\r\n")
             if end < 0:
                 return
-            lines = self.buf[:end].decode("latin-1").split("\r\n")
+            head = c.buf[:end].lower()
+            at = head.find(b"\r\ncontent-length:")
             length = 0
-            for line in lines[1:]:
-                name, _, value = line.partition(":")
-                if name.strip().lower() == "content-length":
-                    length = int(value)
-            if len(self.buf) < end + 4 + length:
+            if at >= 0:
+                stop = head.find(b"\r\n", at + 2)
+                length = int(head[at + 17:stop if stop > 0 else end])
+            if len(c.buf) < end + 4 + length:
                 return
-            body, self.buf = self.buf[end + 4:end + 4 + length], self.buf[end + 4 + length:]
-            self.answer(lines[0].split(" ", 1)[0], body)
+            body, c.buf = c.buf[end + 4:end + 4 + length], c.buf[end + 4 + length:]
+            now = time.monotonic()
+            method = head[:head.find(b" ")]
+            due = max(now + (LATENCY if method != b"get" else 0.0), c.last_due)
+            c.last_due = due
+            self.order += 1
+            heapq.heappush(self.due, (due, self.order, c, answer(method, body)))
 
-    def answer(self, method, body):
-        global count
-        loop = asyncio.get_running_loop()
-        if method == "GET":
-            out, due = response(200, {"requests": count}), loop.time()
-        else:
-            count += 1
-            due = loop.time() + LATENCY
-            # the reply is built while the latency runs: the mock's own CPU
-            # does not add to the latency baton sees
-            try:
-                out = response(200, completion(reply(json.loads(body))))
-            except ValueError as e:
-                out = response(400, {"error": {"message": "bad request: %s" % e}})
-        due = max(due, self.last_due)  # HTTP/1.1: replies leave in request order
-        self.last_due = due
-        loop.call_at(due, self.send, out)
+    def send_due(self):
+        now = time.monotonic()
+        while self.due and self.due[0][0] <= now:
+            _, _, c, out = heapq.heappop(self.due)
+            if c.closed:
+                continue
+            if c.out:
+                c.out += out
+            else:
+                c.out = out
+                self.flush(c)  # one write: headers and body leave together
 
-    def send(self, out):
-        if not self.transport.is_closing():
-            self.transport.write(out)  # one write: headers and body leave together
-
-
-async def main():
-    loop = asyncio.get_running_loop()
-    srv = await loop.create_server(Conn, "127.0.0.1", 0, backlog=1024)
-    print(srv.sockets[0].getsockname()[1], flush=True)
-    async with srv:
-        await srv.serve_forever()
+    def serve(self):
+        while True:
+            timeout = max(0.0, self.due[0][0] - time.monotonic()) if self.due else None
+            for key, events in self.sel.select(timeout):
+                c = key.data
+                if c is None:
+                    self.accept()
+                    continue
+                if events & selectors.EVENT_WRITE and not c.closed:
+                    self.flush(c)
+                if events & selectors.EVENT_READ and not c.closed:
+                    self.read(c)
+            self.send_due()
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    server = Server()
+    print(server.lsock.getsockname()[1], flush=True)
+    try:
+        server.serve()
+    except KeyboardInterrupt:
+        pass
