@@ -93,7 +93,9 @@ function M.header(e, opts)
 end
 
 -- Drives an engine to the end; prints the summary; returns the exit code.
-function M.drive(e, opts)
+-- host (cli.lua's) hears that the run is over: from then on the process
+-- only closes what it opened and ends (host.fast_exit, core/main.c).
+function M.drive(e, opts, host)
   local t0 = e.t0 or sys.clock()
   -- Group commit: the writes of the run's tasks share one COMMIT per pass of
   -- the loop (the controller's own writes still commit at once); a task
@@ -112,6 +114,7 @@ function M.drive(e, opts)
   if not ok then message = errors.is(res) and res.msg or tostring(res) end
   s.message = message
   if opts.json then io.stdout:write(cjson.encode(s), "\n") else print_summary(s, message) end
+  if host and host.fast_exit then host.fast_exit() end
   if not ok then
     if errors.is(res) then return res.exit end
     error(res, 0)
