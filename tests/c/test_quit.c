@@ -1,8 +1,9 @@
 /* test_quit.c: SQLite on the quick exit's allocator (core/quit.c): a database
  * works on it and gives its memory back when closed; once bt_quit_begin has
  * been called, closing one leaves its memory to the process's end (glibc's
- * count of allocated bytes stays up). That last case is skipped under ASan,
- * whose leak check would rightly report the memory. */
+ * count of allocated bytes stays up). Under ASan only the first part runs,
+ * unmeasured: its malloc keeps no glibc counts, and its leak check would
+ * rightly report the memory the second part keeps. */
 #include <malloc.h>
 #include <sqlite3.h>
 
@@ -50,9 +51,11 @@ int main(void) {
     size_t before = in_use();
     sqlite3 *db = filled();
     size_t full = in_use();
-    CHECK(full > before + 1500000);
     CHECK_INT(sqlite3_close(db), SQLITE_OK);
-    if (!SANITIZED) CHECK(in_use() < before + 500000); /* given back */
+    if (!SANITIZED) { /* ASan's malloc keeps no glibc counts */
+        CHECK(full > before + 1500000);
+        CHECK(in_use() < before + 500000); /* given back */
+    }
     sqlite3_shutdown();
     if (!SANITIZED) {
         db = filled();
