@@ -155,7 +155,7 @@ static void set_search_path(lua_State *L, const char *root) {
  * the walk and the atexit handlers (OpenSSL's cleanup and the libraries'
  * destructors: ~1 ms, memory only). quit.h says what else it lets skip. */
 static struct {
-    int wanted, armed, rc;
+    int wanted, armed, rc; /* host.fast_exit() was called; quit_now ends the process; its code */
 } quit;
 
 static int quit_now(lua_State *L) {

@@ -47,7 +47,12 @@ static void mem_shutdown(void *ud) {
 }
 
 int bt_quit_sqlite_memory(void) {
-    static const sqlite3_mem_methods methods = {mem_malloc, mem_free,  mem_realloc,  mem_size,
-                                                mem_roundup, mem_init, mem_shutdown, NULL};
+    static const sqlite3_mem_methods methods = {.xMalloc = mem_malloc,
+                                                .xFree = mem_free,
+                                                .xRealloc = mem_realloc,
+                                                .xSize = mem_size,
+                                                .xRoundup = mem_roundup,
+                                                .xInit = mem_init,
+                                                .xShutdown = mem_shutdown};
     return sqlite3_config(SQLITE_CONFIG_MALLOC, &methods);
 }

@@ -77,21 +77,22 @@ T.test("exit-1.2 --json: the summary object is the last line of a redirected std
   check_db(ws, "DONE")
 end)
 
--- Whether a process runs `sleep 3.0<digits>` (the pattern's "\." keeps
+-- Whether a process runs `sleep 5.0<digits>` (the pattern's "\." keeps
 -- grep's own command line from matching).
 local function running(digits)
-  local p = io.popen("grep -l -a -E -e " .. T.q("sleep.3\\.0" .. digits) .. " /proc/[0-9]*/cmdline 2>/dev/null")
+  local p = io.popen("grep -l -a -E -e " .. T.q("sleep.5\\.0" .. digits) ..
+    " /proc/[0-9]*/cmdline 2>/dev/null")
   local found = p:read("a")
   p:close()
   return found ~= ""
 end
 
 -- The engine stops between steps: a command it runs finishes first (here a
--- 3 s sleep, long enough for the signal to come while it runs).
+-- 5 s sleep, long enough for the signal to come while it runs).
 T.test("exit-1.3 Ctrl-C while the verifier's command runs: exit 130, its folder gone, no child left", function()
-  local marker = tostring(sys.pid()) -- sleep 3.0<pid>: a sleep nobody else runs
+  local marker = tostring(sys.pid()) -- sleep 5.0<pid>: nobody else runs it
   local ws = E.project(T, TWO, { files = NOTES, test = { "sh", "-c",
-    'echo "$TMPDIR" > notes/tmpdir.txt; exec sleep 3.0' .. marker } })
+    'echo "$TMPDIR" > notes/tmpdir.txt; exec sleep 5.0' .. marker } })
   local p = io.popen("cd " .. T.q(ws) .. " && (" .. T.q(T.bin) .. " run 'write two files' -q " ..
     ">/dev/null 2>err.txt; echo $? > code.txt) & echo $!")
   p:read("l") -- the subshell's pid: read, so that echo has somewhere to write
