@@ -1,6 +1,7 @@
 /* quit.c: the quick exit's flag and SQLite's allocator (see quit.h). The
- * allocator is malloc's, sized by malloc_usable_size as SQLite's own default
- * on glibc, so it costs a run nothing; only its free looks at the flag. */
+ * allocator is malloc's, blocks sized by malloc_usable_size (Debian's SQLite
+ * keeps an 8-byte header instead): ~0.1 M more instructions in a run of 126 M
+ * at 64 jobs, while closing the database after a run saves ~0.2 ms. */
 #include "quit.h"
 
 #include <malloc.h>
