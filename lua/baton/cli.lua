@@ -1,5 +1,6 @@
--- baton.cli: the command line. main.c calls cli.main(host) with
--- host = {argv=, exe=, root=, version=, debug=} and exits with its result.
+-- baton.cli: the command line. main.c calls cli.main(host) with host =
+-- {argv=, exe=, root=, version=, debug=, fast_exit=} and exits with its
+-- result (fast_exit(): see runner.drive and core/main.c).
 -- Each command lives in lua/baton/cmd/<name>.lua and returns
 -- { summary=, usage=, help=, flags=, run=function(opts, args, host) }.
 local args = require "baton.args"

@@ -54,8 +54,10 @@ function M.summary(e, wall)
     database = project.db_path(e.workspace) }
 end
 
+-- One write (stderr is unbuffered: a write per piece was 17 system calls).
 local function print_summary(s, message)
-  local w = function(fmt, ...) io.stderr:write(string.format(fmt, ...), "\n") end
+  local lines = {}
+  local w = function(fmt, ...) lines[#lines + 1] = string.format(fmt, ...) end
   w("")
   w("run %s: %s%s", s.run, s.status, message and (" — " .. message) or "")
   w("  tasks      %d of %d done", s.tasks_done, s.tasks)
@@ -66,6 +68,8 @@ local function print_summary(s, message)
   w("  workspace  %s", s.workspace)
   w("  database   %s", s.database)
   w("  report     baton report %s -o report.html   (timeline, tree, diffs)", s.run)
+  lines[#lines + 1] = ""
+  io.stderr:write(table.concat(lines, "\n"))
 end
 
 -- The run header: what runs, and what the sandbox can and cannot do here.
@@ -93,7 +97,9 @@ function M.header(e, opts)
 end
 
 -- Drives an engine to the end; prints the summary; returns the exit code.
-function M.drive(e, opts)
+-- host (cli.lua's) hears that the run is over: from then on the process
+-- only closes what it opened and ends (host.fast_exit, core/main.c).
+function M.drive(e, opts, host)
   local t0 = e.t0 or sys.clock()
   -- Group commit: the writes of the run's tasks share one COMMIT per pass of
   -- the loop (the controller's own writes still commit at once); a task
@@ -112,6 +118,7 @@ function M.drive(e, opts)
   if not ok then message = errors.is(res) and res.msg or tostring(res) end
   s.message = message
   if opts.json then io.stdout:write(cjson.encode(s), "\n") else print_summary(s, message) end
+  if host and host.fast_exit then host.fast_exit() end
   if not ok then
     if errors.is(res) then return res.exit end
     error(res, 0)

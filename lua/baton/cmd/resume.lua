@@ -44,7 +44,7 @@ and the SSOT go back to the last snapshot), claims held by dead processes are
 released, and every LLM reply already paid for is reused from the ledger.
 Budget flags raise the run's saved budgets. A run with a live controller is
 refused.]],
-  run = function(opts, pos)
+  run = function(opts, pos, host)
     local ws = project.abspath(opts.workspace or ".")
     project.use_workspace(ws)
     local db <close> = project.open_db(ws)
@@ -63,6 +63,6 @@ refused.]],
     db:release_claims(run.id, { dead_only = true })
     e.run = db:run(run.id)
     require("baton.snapshot").hold_root(e)
-    return runner.drive(e, opts)
+    return runner.drive(e, opts, host)
   end,
 }

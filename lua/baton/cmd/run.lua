@@ -42,7 +42,7 @@ verify (roll back and retry on failure), commit, done.
   --json                  JSON lines on stdout, ending with one summary object
 Exit codes: 0 verified, 1 failed, 2 usage or config, 3 provider or auth,
 4 budget or timeout, 130 interrupted (resume with `baton resume`).]],
-  run = function(opts, pos)
+  run = function(opts, pos, host)
     local requirement = table.concat(pos, " ")
     if requirement:match("^%s*$") then errors.usage("run needs a REQUIREMENT (try 'baton help run')") end
     for _, n in ipairs { "jobs", "max-iterations", "timeout", "max-tokens", "max-cost", "max-requests" } do
@@ -79,6 +79,6 @@ Exit codes: 0 verified, 1 failed, 2 usage or config, 3 provider or auth,
     require("baton.snapshot").hold_root(e)
     runner.header(e, opts)
     require("baton.snapshot").take(e, "start")
-    return runner.drive(e, opts)
+    return runner.drive(e, opts, host)
   end,
 }
