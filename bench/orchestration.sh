@@ -64,13 +64,20 @@ measure() {
     echo "$user $sys" | awk '{print $1 + $2}' >> "$TMP/cpu"
     echo "$rss" >> "$TMP/rss"
   done
+  # the floor: the same requests from bench/floor.c, which does nothing else
+  : > "$TMP/floor"
+  if [ "$n" -gt 0 ]; then
+    for i in $(seq "$REPEAT"); do "$TMP/floor-client" "$port" "$n" >> "$TMP/floor" || die "floor failed"; done
+  fi
   kill $MOCK; wait $MOCK 2>/dev/null || true; MOCK=
-  local wall cpu rss
+  local wall cpu rss floor
   wall=$(median < "$TMP/wall"); cpu=$(median < "$TMP/cpu"); rss=$(median < "$TMP/rss")
+  floor=$( [ -s "$TMP/floor" ] && median < "$TMP/floor" || echo 0)
   echo "$n $rss" >> "$TMP/rss-$lat"
-  awk -v n="$n" -v lat="$lat" -v r="$reqs" -v w="$wall" -v c="$cpu" -v m="$rss" 'BEGIN {
+  awk -v n="$n" -v lat="$lat" -v r="$reqs" -v w="$wall" -v c="$cpu" -v m="$rss" -v f="$floor" 'BEGIN {
     limit = (n > 0 ? 4 : 1) * lat / 1000; ratio = limit > 0 ? sprintf("%.2f", w / limit) : "-";
-    printf "%d %d %d %.3f %.3f %s %.3f %.3f %d\n", n, lat, r, w, limit, ratio, c, 1000 * c / r, m }'
+    fl = f > 0 ? sprintf("%.3f", f) : "-";
+    printf "%d %d %d %.3f %.3f %s %.3f %.3f %d %s\n", n, lat, r, w, limit, ratio, c, 1000 * c / r, m, fl }'
 }
 
 results() {
@@ -78,7 +85,8 @@ results() {
   echo "# machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'),"\
     "Linux $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "# workspaces in $(dirname "$TMP") ($(df -T "$TMP" | awk 'NR == 2 {print $2}'))"
-  echo "# N latency_ms requests wall_s limit_s wall/limit cpu_s cpu_ms/request maxrss_kb"
+  echo "# floor_s: the same requests from bench/floor.c, a client that does nothing else (mock + kernel)"
+  echo "# N latency_ms requests wall_s limit_s wall/limit cpu_s cpu_ms/request maxrss_kb floor_s"
   for lat in $LATENCIES; do
     for n in $NS; do measure "$n" "$lat"; done
     # peak RSS growth per concurrent agent (--jobs N): between the smallest and largest N
@@ -103,6 +111,7 @@ results() {
   python3 -c "import json;r=json.load(open('$TMP/h.json'))['results'][0];print('# baton --version median %.2f ms' % (r['median']*1000))"
 }
 
+cc -O2 -Wall -Wextra -o "$TMP/floor-client" "$HERE/floor.c"
 results | tee "$TMP/block"
 [ "$OUT" = "-" ] && exit 0
 # Replace the block between the markers in OUT (or append one).
