@@ -47,6 +47,11 @@ struct bt_ssot {
      * rollback, which may undo the run's creation): every journal row and
      * run update resolves the same id, ~5k instructions each. */
     char run_seen[BT_SSOT_IDLEN];
+    /* The last parent add_req resolved (parent_of) in run parent_run: a
+     * plan adds every task under the same root, ~5k instructions a lookup.
+     * Cleared with run_seen and by a restore; were it ever stale, the
+     * foreign key on reqs.parent still refuses a parent that is gone. */
+    char parent_run[BT_SSOT_IDLEN], parent_of[BT_SSOT_IDLEN];
     /* The next journal seq of one run, known while this connection holds the
      * write lock (no other writer can append meanwhile): saves a MAX(seq)
      * query per row. seq_run[0] == 0: unknown; forgotten whenever the

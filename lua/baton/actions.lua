@@ -208,9 +208,10 @@ local function review(e, reasons, all)
   local role = e:role_of(name)
   local lines = { "Requirement: " .. e.run.requirement, "", "Tasks:" }
   for _, r in ipairs(all or e.db:reqs(e.run.id)) do
-    if r.id ~= e.run.root then
-      lines[#lines + 1] = string.format("- %s [%s] %s; criteria: %s", r.id, r.status, r.description,
-        table.concat(r.acceptance or {}, "; "))
+    if r.id ~= e.run.root then -- id, status and description are strings (NOT NULL columns):
+      -- concatenated, not string.format's %s (a __tostring lookup each)
+      lines[#lines + 1] = "- " .. r.id .. " [" .. r.status .. "] " .. r.description ..
+        "; criteria: " .. table.concat(r.acceptance or {}, "; ")
     end
   end
   local h = e:harness_for(name, role)
