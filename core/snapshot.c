@@ -38,8 +38,10 @@ int bt_store_open(bt_store *s, const bt_ws *w, const char *store, bt_herr *e) {
         snprintf(s->dir, sizeof s->dir, "%s", store);
     else
         snprintf(s->dir, sizeof s->dir, "%s/.baton/objects", w->root);
-    s->fd = -1;
-    if (mkdirs(s->dir) != 0 || (s->fd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+    /* made (each folder on the way) only when it is not there yet */
+    s->fd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (s->fd < 0 &&
+        (mkdirs(s->dir) != 0 || (s->fd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0))
         return bt_herr_set(e, "EIO", "snapshot store %s: %s", s->dir, strerror(errno));
     return 0;
 }
@@ -392,9 +394,35 @@ static int load_last(const bt_store *s, bt_manifest *prev, char **text) {
     return 0;
 }
 
-/* Fills in the hash of every file and link, reading only changed ones. */
-static int hash_entries(const bt_ws *w, const bt_store *s, bt_manifest *m, const bt_manifest *prev,
-                        bt_snap_stats *st, bt_herr *e) {
+/* The blobs one snapshot already found or wrote, by hash: files with the
+ * same contents (generated ones often are) cost one existence check, not
+ * one each. A set of pointers to the entries' hash strings. */
+typedef struct {
+    const char **slot;
+    size_t mask;
+} blob_set;
+
+static int blob_seen(blob_set *b, const char *hash, int add) {
+    if (!b->slot) return 0;
+    size_t k = path_hash(hash) & b->mask;
+    for (; b->slot[k]; k = (k + 1) & b->mask)
+        if (!strcmp(b->slot[k], hash)) return 1;
+    if (add) b->slot[k] = hash;
+    return 0;
+}
+
+/* Stores the file or link x's contents unless this snapshot already did. */
+static int put_once(const bt_store *s, blob_set *b, const bt_snap_ent *x, const char *data,
+                    size_t len, int fd) {
+    if (blob_seen(b, x->hash, 0)) return 0;
+    int put = store_put(s, x->hash, data, len, fd);
+    if (put >= 0) blob_seen(b, x->hash, 1);
+    return put;
+}
+
+/* hash_entries' loop: seen holds the blobs this snapshot checked. */
+static int hash_each(const bt_ws *w, const bt_store *s, bt_manifest *m, const bt_manifest *prev,
+                     blob_set *seen, bt_snap_stats *st, bt_herr *e) {
     for (size_t i = 0; i < m->n; i++) {
         bt_snap_ent *x = &m->ents[i];
         if (x->type == 'd') continue;
@@ -409,7 +437,7 @@ static int hash_entries(const bt_ws *w, const bt_store *s, bt_manifest *m, const
             ssize_t n = readlinkat(w->fd, x->path, target, sizeof target);
             if (n < 0) return bt_herr_set(e, "EIO", "EIO: cannot read link %s", x->path);
             bt_sha256_hex(target, (size_t)n, x->hash);
-            put = store_put(s, x->hash, target, (size_t)n, -1);
+            put = put_once(s, seen, x, target, (size_t)n, -1);
         } else {
             /* beneath the root, no link on the way: a command racing the scan
              * cannot swap a folder for a link to somewhere else */
@@ -418,7 +446,7 @@ static int hash_entries(const bt_ws *w, const bt_store *s, bt_manifest *m, const
                 if (fd >= 0) close(fd);
                 return bt_herr_set(e, "EIO", "EIO: cannot read %s: %s", x->path, strerror(errno));
             }
-            put = store_put(s, x->hash, NULL, 0, fd);
+            put = put_once(s, seen, x, NULL, 0, fd);
             close(fd);
             st->hashed++;
         }
@@ -427,6 +455,18 @@ static int hash_entries(const bt_ws *w, const bt_store *s, bt_manifest *m, const
         st->stored += put;
     }
     return 0;
+}
+
+/* Fills in the hash of every file and link, reading only changed ones. */
+static int hash_entries(const bt_ws *w, const bt_store *s, bt_manifest *m, const bt_manifest *prev,
+                        bt_snap_stats *st, bt_herr *e) {
+    size_t cap = 16;
+    while (cap < 2 * m->n)
+        cap *= 2;
+    blob_set seen = {calloc(cap, sizeof *seen.slot), cap - 1}; /* NULL: check every blob */
+    int rc = hash_each(w, s, m, prev, &seen, st, e);
+    free(seen.slot);
+    return rc;
 }
 
 static int write_last(const bt_store *s, const char *ref) {

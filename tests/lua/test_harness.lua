@@ -551,6 +551,21 @@ T.test("4.3 the manifest holds each entry's stat fields, exactly; negative times
   T.match(text, "\nf %d+ 10 %-315619199750000000 ", "a time before 1970 is a negative count of ns")
 end)
 
+T.test("4.4 files with the same contents share one blob; each comes back on rollback", function()
+  local ws, store = T.tmpdir(), T.tmpdir()
+  for i = 1, 3 do T.write(ws .. "/same" .. i .. ".txt", "data\n") end
+  T.write(ws .. "/other.txt", "other\n")
+  local ref, st = assert(harness.snapshot(ws, { store = store }))
+  T.eq(st.hashed, 4)
+  T.eq(st.stored, 2, "two contents, two blobs (the manifest is not counted)")
+  local p = io.popen("find " .. T.q(store) .. " -type f ! -name last | wc -l")
+  T.eq(tonumber(p:read("a")), 3, "two blobs and the manifest")
+  p:close()
+  for i = 1, 3 do os.remove(ws .. "/same" .. i .. ".txt") end
+  T.eq(harness.rollback(ws, ref, { store = store }), true)
+  for i = 1, 3 do T.eq(T.read(ws .. "/same" .. i .. ".txt"), "data\n") end
+end)
+
 T.test("5.1 with every mechanism switched off the harness degrades, says so, still works", function()
   local ws = workspace()
   assert(os.execute("ln -s /etc " .. T.q(ws .. "/etc_link")))
