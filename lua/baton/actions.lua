@@ -279,12 +279,15 @@ function M.VERIFY(e, _, listed)
 end
 
 function M.COMMIT(e, _, listed)
-  local sid = snapshot.take(e, "commit")
+  -- the retry count and the failure notes reset in the snapshot's commit
+  -- (one commit, not two; the snapshot's state still holds them as they were)
+  local sid = snapshot.take(e, "commit", function()
+    local meta = e.run.meta or {}
+    meta.failures = nil
+    e.run.meta, e.run.retry_used = meta, 0
+    e.db:update_run(e.run.id, { retry_used = 0, meta = meta })
+  end)
   if listed then listed.after = listed.all end -- a snapshot writes no requirement
-  local meta = e.run.meta or {}
-  meta.failures = nil
-  e.run.meta, e.run.retry_used = meta, 0
-  e.db:update_run(e.run.id, { retry_used = 0, meta = meta })
   return { ok = true, summary = "snapshot " .. tostring(sid) }
 end
 

@@ -176,3 +176,28 @@ T.test("engine-1.7 a claim ASSIGN loses (another writer took the task) hands ove
   T.eq(table.concat(got, "; "), table.concat(want, "; "))
   T.eq(#got, 4, c and "root, a, b, c")
 end)
+
+T.test("engine-1.8 COMMIT resets the retries in its snapshot's commit; the state keeps them", function()
+  local tasks = { { key = "tool", desc = "Write tool.sh printing 42", file = "tool.sh",
+    content = "echo 41\n", fixed = "echo 42\n" } }
+  local ws = E.project(T, tasks, { test = { "sh", "-c", "test \"$(sh tool.sh)\" = 42" } })
+  local r = T.baton({ "run", "print the answer" }, { cwd = ws })
+  T.eq(r.code, 0, "exit (stderr: " .. r.err .. ")")
+  local db <close> = E.db(ws)
+  local run = db:latest_run()
+  T.eq(run.retry_used, 0)
+  T.eq((run.meta or {}).failures, nil, "the failure notes are gone")
+  local snaps = db:snapshots(run.id)
+  T.eq(snaps[#snaps].label, "commit")
+  local p = io.popen("sqlite3 " .. T.q(ws .. "/.baton/baton.db") ..
+    " 'SELECT json_extract(state, \"$.retry_used\") FROM snapshots ORDER BY id DESC LIMIT 1'")
+  T.eq(p:read("a"), "1\n", "the commit snapshot's state holds the retry as it was")
+  p:close()
+  local evs, at = db:events(run.id), nil
+  for i, ev in ipairs(evs) do
+    if ev.kind == "snapshot" and ev.actor == "controller" and ev.payload.label == "commit" then at = i end
+  end
+  T.eq(evs[at - 1].kind .. " " .. evs[at - 1].actor, "snapshot ssot")
+  T.eq(evs[at + 1].actor .. " " .. evs[at + 1].kind .. " " .. table.concat(evs[at + 1].payload.updated, ","),
+    "ssot run retry_used,meta", "the run's reset follows its snapshot")
+end)
