@@ -100,6 +100,8 @@ int ssot_done(bt_ssot *db, sqlite3_stmt *st);
 /* Steps st once: 1 = a row (caller reads it, then sqlite3_reset), 0 = no row
  * (already reset), -1 = failure recorded. */
 int ssot_row(bt_ssot *db, sqlite3_stmt *st);
+/* The state a snapshot of run records (ssot_state.c), malloc'ed into *out. */
+int ssot_state(bt_ssot *db, const char *run, char **out, size_t *len);
 /* Calls fn for every row of st, then resets it. */
 int ssot_each(bt_ssot *db, sqlite3_stmt *st, bt_ssot_row_fn fn, void *ctx);
 /* Ends a write begun with bt_ssot_begin: commits when rc is OK, else rolls

@@ -160,31 +160,23 @@ static int snapshot(bt_ssot *db, const char *run_prefix, const char *label, cons
     int rc = bt_ssot_resolve(db, "runs", run_prefix, run);
     if (!rc) rc = ssot_held_write(db); /* the state records what was spent */
     if (rc) return rc;
-    sqlite3_stmt *st = ssot_stmt(
-        db, "INSERT INTO snapshots(run, label, workspace_ref, created_at, state) SELECT ?1, ?2,"
-            " ?3, ?4, json_object("
-            "'reqs', (SELECT json_group_array(json_object('id', id, 'status', status,"
-            "  'assignee', assignee, 'description', description, 'acceptance', json(acceptance),"
-            "  'role', role, 'parent', parent, 'created_at', created_at)) FROM (SELECT id, status,"
-            "  assignee, description, acceptance, role, parent, created_at FROM reqs"
-            "  WHERE run = ?1 ORDER BY rowid)),"
-            "'deps', (SELECT json_group_array(json_array(d.req, d.dep)) FROM deps d JOIN reqs q"
-            "  ON q.id = d.req WHERE q.run = ?1),"
-            "'contracts', (SELECT json_group_array(json_object('name', name, 'kind', kind,"
-            "  'owner', owner, 'spec', json(spec), 'created_at', created_at)) FROM (SELECT name,"
-            "  kind, owner, spec, created_at FROM contracts WHERE run = ?1 ORDER BY id)),"
-            "'spent', json(spent), 'iteration', iteration, 'retry_used', retry_used)"
-            " FROM runs WHERE id = ?1");
-    if (!st) return BT_SSOT_FAIL;
+    char *state;
+    size_t len;
+    if ((rc = ssot_state(db, run, &state, &len))) return rc;
+    sqlite3_stmt *st = ssot_stmt(db, "INSERT INTO snapshots(run, label, workspace_ref, created_at,"
+                                     " state) VALUES(?1, ?2, ?3, ?4, ?5)");
+    if (!st) {
+        free(state);
+        return BT_SSOT_FAIL;
+    }
     ssot_bind_text(st, 1, run);
     ssot_bind_text(st, 2, label);
     ssot_bind_text(st, 3, wsref);
     sqlite3_bind_double(st, 4, ssot_now());
-    /* the id is the new rowid: RETURNING made SQLite build an ephemeral
-     * table per snapshot */
-    if ((rc = ssot_done(db, st))) return rc;
-    if (sqlite3_changes(db->db) != 1)
-        return ssot_err(db, BT_SSOT_FAIL, "sqlite", "ssot: run %s vanished", run);
+    sqlite3_bind_text(st, 5, state, (int)len, SQLITE_STATIC);
+    rc = ssot_done(db, st); /* the id is the new rowid (RETURNING: an ephemeral table) */
+    free(state);
+    if (rc) return rc;
     *sid = sqlite3_last_insert_rowid(db->db);
     char payload[64];
     snprintf(payload, sizeof payload, "{\"snapshot\":%lld}", *sid);

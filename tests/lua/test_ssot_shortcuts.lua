@@ -74,6 +74,14 @@ T.test("shortcut-2.1 a snapshot's state is the text the former statement made", 
   T.match(stored, '"deps":%[%[', "the fixture has dependencies")
   local events = db:events(run.id, { kind = "snapshot" })
   T.eq(events[#events].payload.snapshot, 2, "journaled with its id")
+  -- a bare run (no dependencies, no contracts, nothing spent) and odd text
+  local bare = db:create_run { requirement = "bare" }
+  assert(db:add_req(bare.id, { description = "tab\there, \1 ctl, back\\slash, \"q\", é, 日本",
+    acceptance = { "a\nb", "c/d" } }))
+  local sid3 = db:snapshot(bare.id, "bare", nil)
+  stored = sh("sqlite3 " .. T.q(path) .. " 'SELECT state FROM snapshots WHERE id = " .. sid3 .. "'"):gsub("\n$", "")
+  T.eq(stored, former_state(path, bare.id))
+  T.match(stored, '"deps":%[%],"contracts":%[%]', "empty lists")
 end)
 
 T.test("shortcut-3.1 add_req's remembered parent: per run, forgotten by a restore", function()
