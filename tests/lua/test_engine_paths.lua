@@ -201,3 +201,30 @@ T.test("engine-1.8 COMMIT resets the retries in its snapshot's commit; the state
   T.eq(evs[at + 1].actor .. " " .. evs[at + 1].kind .. " " .. table.concat(evs[at + 1].payload.updated, ","),
     "ssot run retry_used,meta", "the run's reset follows its snapshot")
 end)
+
+T.test("engine-1.9 the view's task lists: ready summaries are the tasks' own, from any listing", function()
+  local view = require "baton.view"
+  local db <close> = assert(ssot.open(T.tmpdir() .. "/v.db"))
+  local run = db:create_run { requirement = "x" }
+  local function add(desc, deps) return db:add_req(run.id, { description = desc, deps = deps }) end
+  local a, b = add("a"), add("b")
+  add("c", { a })
+  assert(db:claim(b, "w"))
+  local e = { db = db, run = db:run(run.id), team = { agents = {} }, failures = function() return {} end }
+  local all = db:reqs(run.id)
+  local function summaries(v) return ids(v.tasks) .. " | " .. ids(v.ready) .. " | " .. ids(v.in_progress)
+    .. " | " .. ids(v.pending) .. " | " .. v.counts.total .. " " .. v.counts.PENDING .. " " .. v.counts.IN_PROGRESS end
+  local want = table.concat({ a .. " " .. b .. " " .. ids({ all[4] }), a, b, a .. " " .. all[4].id, "3 2 1" }, " | ")
+  local v = view.build(e, all, engine.ready_of(all)) -- the listing's own rows, in its order
+  T.eq(summaries(v), want)
+  T.ok(rawequal(v.ready[1], v.tasks[1]), "a ready task is the same summary as in tasks")
+  e.view_part = nil
+  v = view.build(e, all, db:ready(run.id)) -- another listing's rows: summaries of their own
+  T.eq(summaries(v), want)
+  e.view_part = nil
+  local ready = engine.ready_of(all)
+  ready[1], ready[2] = ready[2], ready[1] -- root and a swapped: not the listing's order
+  v = view.build(e, all, ready)
+  T.eq(ids(v.ready), a, "the root is never a task")
+  T.ok(rawequal(v.ready[1], v.tasks[1]), "still the tasks' own summary")
+end)
