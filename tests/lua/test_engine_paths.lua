@@ -228,3 +228,15 @@ T.test("engine-1.9 the view's task lists: ready summaries are the tasks' own, fr
   T.eq(ids(v.ready), a, "the root is never a task")
   T.ok(rawequal(v.ready[1], v.tasks[1]), "still the tasks' own summary")
 end)
+
+T.test("engine-1.10 the ready set of a plan without dependencies; one dependency turns the map on", function()
+  local db <close> = assert(ssot.open(T.tmpdir() .. "/r.db"))
+  local run = db:create_run { requirement = "x" }
+  local first = db:add_req(run.id, { description = "one" })
+  db:add_req(run.id, { description = "two" })
+  assert(db:claim(db:add_req(run.id, { description = "three" }), "w"))
+  T.eq(ids(engine.ready_of(db:reqs(run.id))), ids(db:ready(run.id)), "no task has dependencies")
+  db:add_req(run.id, { description = "four", deps = { first } })
+  T.eq(ids(engine.ready_of(db:reqs(run.id))), ids(db:ready(run.id)), "four waits on one")
+  T.eq(#engine.ready_of(db:reqs(run.id)), 3, "root, one, two")
+end)
