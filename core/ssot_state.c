@@ -1,10 +1,9 @@
-/* ssot_state.c: the state a snapshot of baton.ssot records (ssot_snap.c),
- * as the text one json_object(...) statement used to make: the run's
- * requirements, dependencies and contracts, what was spent, the iteration
- * and the retries. SQLite still writes each requirement's and each list's
- * JSON; they are joined here, as json_group_array and json_object join
- * them: the array over an ordered subquery copied every column of every
- * requirement (~40% of a snapshot's instructions). */
+/* ssot_state.c: the state a snapshot of baton.ssot records (ssot_snap.c):
+ * the run's requirements, dependencies, contracts, spending, iteration and
+ * retries, as the text one json_object(...) statement used to make. SQLite
+ * writes each requirement's and each list's JSON; they are joined here as
+ * json_group_array and json_object join them (the array over an ordered
+ * subquery copied every requirement's columns: ~40% of a snapshot). */
 #include <stdlib.h>
 #include <string.h>
 
