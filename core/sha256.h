@@ -20,5 +20,9 @@ void bt_sha256_final(bt_sha256 *c, uint8_t out[32]);
 /* One-shot digest as 64 lowercase hex characters plus NUL. */
 void bt_sha256_hex(const void *data, size_t n, char hex[65]);
 void bt_sha256_tohex(const uint8_t d[32], char hex[65]);
+/* Whether the CPU's SHA extensions are used (x86-64); on = 0 turns them
+ * off, 1 back on where the CPU has them, -1 only asks. Returns the state
+ * before the call. The test compares the two ways. */
+int bt_sha256_accel(int on);
 
 #endif

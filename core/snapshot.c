@@ -38,8 +38,10 @@ int bt_store_open(bt_store *s, const bt_ws *w, const char *store, bt_herr *e) {
         snprintf(s->dir, sizeof s->dir, "%s", store);
     else
         snprintf(s->dir, sizeof s->dir, "%s/.baton/objects", w->root);
-    s->fd = -1;
-    if (mkdirs(s->dir) != 0 || (s->fd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+    /* made (each folder on the way) only when it is not there yet */
+    s->fd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (s->fd < 0 &&
+        (mkdirs(s->dir) != 0 || (s->fd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0))
         return bt_herr_set(e, "EIO", "snapshot store %s: %s", s->dir, strerror(errno));
     return 0;
 }
@@ -60,8 +62,12 @@ int bt_hash_fd(int fd, char hex[65]) {
     ssize_t n;
     bt_sha256_init(&c);
     off_t off = 0;
-    while ((n = pread(fd, buf, sizeof buf, off)) > 0)
+    /* a short read of a regular file is its end: a small file costs one
+     * read, not two (the callers hash regular files only) */
+    while ((n = pread(fd, buf, sizeof buf, off)) > 0) {
         bt_sha256_update(&c, buf, (size_t)n), off += n;
+        if ((size_t)n < sizeof buf) break;
+    }
     if (n < 0) return -1;
     bt_sha256_final(&c, d);
     bt_sha256_tohex(d, hex);
@@ -256,11 +262,54 @@ int bt_manifest_parse(char *text, bt_manifest *m) {
     return 0;
 }
 
+/* Writes v in base (8 or 10) at b, a '-' first when negative; returns the
+ * length. The manifest's numbers went through sprintf, which was a fifth of
+ * an incremental snapshot's instructions. */
+static size_t put_num(char *b, unsigned long long v, int negative, unsigned base) {
+    char tmp[24];
+    size_t n = 0, k = 0;
+    do
+        tmp[k++] = (char)('0' + v % base);
+    while ((v /= base) != 0);
+    if (negative) b[n++] = '-';
+    while (k) b[n++] = tmp[--k];
+    return n;
+}
+
+static size_t put_signed(char *b, long long v) {
+    return v < 0 ? put_num(b, 0ULL - (unsigned long long)v, 1, 10)
+                 : put_num(b, (unsigned long long)v, 0, 10);
+}
+
+/* One entry: "<type> <mode octal> <size> <mtime> <ctime> <ino> <hash> <path>\n"
+ * with '%' and newlines in the path escaped as %XX. b has room for it. */
+static size_t put_entry(char *b, const bt_snap_ent *e) {
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = 0;
+    b[n++] = e->type, b[n++] = ' ';
+    n += put_num(b + n, e->mode, 0, 8), b[n++] = ' ';
+    n += put_signed(b + n, e->size), b[n++] = ' ';
+    n += put_signed(b + n, e->mtime), b[n++] = ' ';
+    n += put_signed(b + n, e->ctime), b[n++] = ' ';
+    n += put_num(b + n, e->ino, 0, 10), b[n++] = ' ';
+    size_t h = strlen(e->hash);
+    memcpy(b + n, e->hash, h), n += h, b[n++] = ' ';
+    for (const unsigned char *p = (const unsigned char *)e->path; *p; p++) {
+        if (*p == '%' || *p == '\n')
+            b[n++] = '%', b[n++] = hex[*p >> 4], b[n++] = hex[*p & 15];
+        else
+            b[n++] = (char)*p;
+    }
+    b[n++] = '\n';
+    return n;
+}
+
 static int format_manifest(const bt_manifest *m, char **out, size_t *len) {
     size_t cap = 64 + m->n * 160, n = 0;
     char *b = malloc(cap);
     if (!b) return -1;
-    n += (size_t)sprintf(b, "baton-snapshot 1 %lld\n", m->start);
+    memcpy(b, "baton-snapshot 1 ", 17), n = 17;
+    n += put_signed(b + n, m->start), b[n++] = '\n';
     for (size_t i = 0; i < m->n; i++) {
         const bt_snap_ent *e = &m->ents[i];
         size_t need = 200 + 3 * strlen(e->path);
@@ -269,12 +318,7 @@ static int format_manifest(const bt_manifest *m, char **out, size_t *len) {
             if (!g) return free(b), -1;
             b = g;
         }
-        n += (size_t)sprintf(b + n, "%c %o %lld %lld %lld %llu %s ", e->type, e->mode, e->size,
-                             e->mtime, e->ctime, e->ino, e->hash);
-        for (const char *p = e->path; *p; p++)
-            n += (size_t)(*p == '%' || *p == '\n' ? sprintf(b + n, "%%%02X", (unsigned char)*p)
-                                                  : (b[n] = *p, 1));
-        b[n++] = '\n';
+        n += put_entry(b + n, e);
     }
     *out = b;
     *len = n;
@@ -350,9 +394,35 @@ static int load_last(const bt_store *s, bt_manifest *prev, char **text) {
     return 0;
 }
 
-/* Fills in the hash of every file and link, reading only changed ones. */
-static int hash_entries(const bt_ws *w, const bt_store *s, bt_manifest *m, const bt_manifest *prev,
-                        bt_snap_stats *st, bt_herr *e) {
+/* The blobs one snapshot already found or wrote, by hash: files with the
+ * same contents (generated ones often are) cost one existence check, not
+ * one each. A set of pointers to the entries' hash strings. */
+typedef struct {
+    const char **slot;
+    size_t mask;
+} blob_set;
+
+static int blob_seen(blob_set *b, const char *hash, int add) {
+    if (!b->slot) return 0;
+    size_t k = path_hash(hash) & b->mask;
+    for (; b->slot[k]; k = (k + 1) & b->mask)
+        if (!strcmp(b->slot[k], hash)) return 1;
+    if (add) b->slot[k] = hash;
+    return 0;
+}
+
+/* Stores the file or link x's contents unless this snapshot already did. */
+static int put_once(const bt_store *s, blob_set *b, const bt_snap_ent *x, const char *data,
+                    size_t len, int fd) {
+    if (blob_seen(b, x->hash, 0)) return 0;
+    int put = store_put(s, x->hash, data, len, fd);
+    if (put >= 0) blob_seen(b, x->hash, 1);
+    return put;
+}
+
+/* hash_entries' loop: seen holds the blobs this snapshot checked. */
+static int hash_each(const bt_ws *w, const bt_store *s, bt_manifest *m, const bt_manifest *prev,
+                     blob_set *seen, bt_snap_stats *st, bt_herr *e) {
     for (size_t i = 0; i < m->n; i++) {
         bt_snap_ent *x = &m->ents[i];
         if (x->type == 'd') continue;
@@ -367,7 +437,7 @@ static int hash_entries(const bt_ws *w, const bt_store *s, bt_manifest *m, const
             ssize_t n = readlinkat(w->fd, x->path, target, sizeof target);
             if (n < 0) return bt_herr_set(e, "EIO", "EIO: cannot read link %s", x->path);
             bt_sha256_hex(target, (size_t)n, x->hash);
-            put = store_put(s, x->hash, target, (size_t)n, -1);
+            put = put_once(s, seen, x, target, (size_t)n, -1);
         } else {
             /* beneath the root, no link on the way: a command racing the scan
              * cannot swap a folder for a link to somewhere else */
@@ -376,7 +446,7 @@ static int hash_entries(const bt_ws *w, const bt_store *s, bt_manifest *m, const
                 if (fd >= 0) close(fd);
                 return bt_herr_set(e, "EIO", "EIO: cannot read %s: %s", x->path, strerror(errno));
             }
-            put = store_put(s, x->hash, NULL, 0, fd);
+            put = put_once(s, seen, x, NULL, 0, fd);
             close(fd);
             st->hashed++;
         }
@@ -385,6 +455,18 @@ static int hash_entries(const bt_ws *w, const bt_store *s, bt_manifest *m, const
         st->stored += put;
     }
     return 0;
+}
+
+/* Fills in the hash of every file and link, reading only changed ones. */
+static int hash_entries(const bt_ws *w, const bt_store *s, bt_manifest *m, const bt_manifest *prev,
+                        bt_snap_stats *st, bt_herr *e) {
+    size_t cap = 16;
+    while (cap < 2 * m->n)
+        cap *= 2;
+    blob_set seen = {calloc(cap, sizeof *seen.slot), cap - 1}; /* NULL: check every blob */
+    int rc = hash_each(w, s, m, prev, &seen, st, e);
+    free(seen.slot);
+    return rc;
 }
 
 static int write_last(const bt_store *s, const char *ref) {

@@ -237,7 +237,7 @@ static int group_vanished(bt_ssot *db) {
     if (!db->gopen || !sqlite3_get_autocommit(db->db)) return 0;
     db->gopen = db->unit_sp = db->depth = db->pend = 0;
     db->lost = 1;
-    db->run_seen[0] = 0;
+    db->run_seen[0] = db->parent_run[0] = 0;
     forget_seq(db);
     ssot_held_clear(db);
     return 1;
@@ -283,7 +283,7 @@ int bt_ssot_commit(bt_ssot *db) {
     if (sqlite3_get_autocommit(db->db)) { /* SQLite rolled it back itself (e.g. disk full) */
         if (db->gopen) db->lost = 1;
         db->depth = db->gopen = db->unit_sp = db->pend = 0;
-        db->run_seen[0] = 0;
+        db->run_seen[0] = db->parent_run[0] = 0;
         forget_seq(db);
         ssot_held_clear(db);
         return ssot_err(db, BT_SSOT_FAIL, "rolledback", "ssot: the transaction was rolled back");
@@ -329,7 +329,7 @@ int bt_ssot_commit(bt_ssot *db) {
 
 void bt_ssot_rollback(bt_ssot *db) {
     if (db->depth <= 0) return;
-    db->run_seen[0] = 0; /* the rollback may undo the run's creation */
+    db->run_seen[0] = db->parent_run[0] = 0; /* the rollback may undo the run's creation */
     forget_seq(db);
     for (sqlite3_stmt *st = NULL; (st = sqlite3_next_stmt(db->db, st));)
         if (sqlite3_stmt_busy(st)) sqlite3_reset(st);
@@ -378,7 +378,7 @@ int bt_ssot_flush(bt_ssot *db) {
     if (!err && rc == SQLITE_OK) return BT_SSOT_OK;
     if (!err) err = ssot_sqlerr(db, rc);
     if (!sqlite3_get_autocommit(db->db)) sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
-    db->run_seen[0] = 0;
+    db->run_seen[0] = db->parent_run[0] = 0;
     db->lost = 1; /* the tasks whose rows were in it must hear of it too */
     return err;
 }

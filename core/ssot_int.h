@@ -47,6 +47,11 @@ struct bt_ssot {
      * rollback, which may undo the run's creation): every journal row and
      * run update resolves the same id, ~5k instructions each. */
     char run_seen[BT_SSOT_IDLEN];
+    /* The last parent add_req resolved (parent_of) in run parent_run: a
+     * plan adds every task under the same root, ~5k instructions a lookup.
+     * Cleared with run_seen and by a restore; were it ever stale, the
+     * foreign key on reqs.parent still refuses a parent that is gone. */
+    char parent_run[BT_SSOT_IDLEN], parent_of[BT_SSOT_IDLEN];
     /* The next journal seq of one run, known while this connection holds the
      * write lock (no other writer can append meanwhile): saves a MAX(seq)
      * query per row. seq_run[0] == 0: unknown; forgotten whenever the
@@ -95,6 +100,8 @@ int ssot_done(bt_ssot *db, sqlite3_stmt *st);
 /* Steps st once: 1 = a row (caller reads it, then sqlite3_reset), 0 = no row
  * (already reset), -1 = failure recorded. */
 int ssot_row(bt_ssot *db, sqlite3_stmt *st);
+/* The state a snapshot of run records (ssot_state.c), malloc'ed into *out. */
+int ssot_state(bt_ssot *db, const char *run, char **out, size_t *len);
 /* Calls fn for every row of st, then resets it. */
 int ssot_each(bt_ssot *db, sqlite3_stmt *st, bt_ssot_row_fn fn, void *ctx);
 /* Ends a write begun with bt_ssot_begin: commits when rc is OK, else rolls

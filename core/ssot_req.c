@@ -61,25 +61,35 @@ int ssot_resolve_in(bt_ssot *db, const char *run, const char *what, const char *
     return rc;
 }
 
+/* Inserts the row under a new random id (retrying the rare collision: OR
+ * IGNORE can only skip the primary key here, every NOT NULL column being
+ * given, and it saves a lookup per requirement), then its dependencies. */
 static int insert_req(bt_ssot *db, const char *run, const char *parent,
-                      const bt_ssot_req_spec *spec, const char *id) {
-    sqlite3_stmt *st =
-        ssot_stmt(db, "INSERT INTO reqs(id, run, parent, description, acceptance, role, created_at)"
-                      " VALUES(?1, ?2, ?3, ?4, COALESCE(?5, '[]'), ?6, ?7)");
-    if (!st) return BT_SSOT_FAIL;
-    ssot_bind_text(st, 1, id);
-    ssot_bind_text(st, 2, run);
-    ssot_bind_text(st, 3, parent);
-    ssot_bind_text(st, 4, spec->description);
-    ssot_bind_text(st, 5, spec->acceptance);
-    ssot_bind_text(st, 6, spec->role);
-    sqlite3_bind_double(st, 7, ssot_now());
-    int rc = ssot_done(db, st);
+                      const bt_ssot_req_spec *spec, char id[BT_SSOT_IDLEN]) {
+    int rc = BT_SSOT_OK, inserted = 0;
+    for (int tries = 0; rc == BT_SSOT_OK && !inserted && tries < 50; tries++) {
+        sqlite3_stmt *st = ssot_stmt(
+            db, "INSERT OR IGNORE INTO reqs(id, run, parent, description, acceptance, role,"
+                " created_at) VALUES(?1, ?2, ?3, ?4, COALESCE(?5, '[]'), ?6, ?7)");
+        if (!st) return BT_SSOT_FAIL;
+        ssot_newid(db, "r", 5, id);
+        ssot_bind_text(st, 1, id);
+        ssot_bind_text(st, 2, run);
+        ssot_bind_text(st, 3, parent);
+        ssot_bind_text(st, 4, spec->description);
+        ssot_bind_text(st, 5, spec->acceptance);
+        ssot_bind_text(st, 6, spec->role);
+        sqlite3_bind_double(st, 7, ssot_now());
+        rc = ssot_done(db, st);
+        inserted = rc == BT_SSOT_OK && sqlite3_changes(db->db) == 1;
+    }
+    if (rc == BT_SSOT_OK && !inserted)
+        return ssot_err(db, BT_SSOT_FAIL, "sqlite", "ssot: no free requirement id after 50 tries");
     for (int i = 0; rc == BT_SSOT_OK && i < spec->ndeps; i++) {
         char dep[BT_SSOT_IDLEN];
         rc = ssot_resolve_in(db, run, "dependency", spec->deps[i], dep);
         if (rc) break;
-        st = ssot_stmt(db, "INSERT OR IGNORE INTO deps(req, dep) VALUES(?1, ?2)");
+        sqlite3_stmt *st = ssot_stmt(db, "INSERT OR IGNORE INTO deps(req, dep) VALUES(?1, ?2)");
         if (!st) return BT_SSOT_FAIL;
         ssot_bind_text(st, 1, id);
         ssot_bind_text(st, 2, dep);
@@ -93,9 +103,15 @@ static int add_req(bt_ssot *db, const char *run_prefix, const bt_ssot_req_spec *
     char run[BT_SSOT_IDLEN], parent[BT_SSOT_IDLEN];
     int rc = bt_ssot_resolve(db, "runs", run_prefix, run);
     if (rc) return rc;
-    if (spec->parent)
+    if (spec->parent && !strcmp(spec->parent, db->parent_of) && !strcmp(run, db->parent_run)) {
+        memcpy(parent, db->parent_of, BT_SSOT_IDLEN);
+    } else if (spec->parent) {
         rc = ssot_resolve_in(db, run, "parent", spec->parent, parent);
-    else { /* default parent: the run's root (NULL while the root itself is made) */
+        if (rc == BT_SSOT_OK && !strcmp(parent, spec->parent)) { /* an exact id: remember it */
+            memcpy(db->parent_of, parent, BT_SSOT_IDLEN);
+            memcpy(db->parent_run, run, BT_SSOT_IDLEN);
+        }
+    } else { /* default parent: the run's root (NULL while the root itself is made) */
         sqlite3_stmt *st = ssot_stmt(db, "SELECT COALESCE(root, '') FROM runs WHERE id = ?1");
         if (!st) return BT_SSOT_FAIL;
         ssot_bind_text(st, 1, run);
@@ -104,15 +120,6 @@ static int add_req(bt_ssot *db, const char *run_prefix, const bt_ssot_req_spec *
         sqlite3_reset(st);
     }
     if (rc) return rc;
-    for (int tries = 0; tries < 50; tries++) { /* random ids: retry the rare collision */
-        ssot_newid(db, "r", 5, id);
-        sqlite3_stmt *st = ssot_stmt(db, "SELECT 1 FROM reqs WHERE id = ?1");
-        if (!st) return BT_SSOT_FAIL;
-        ssot_bind_text(st, 1, id);
-        int got = ssot_row(db, st);
-        sqlite3_reset(st);
-        if (got <= 0) break;
-    }
     rc = insert_req(db, run, *parent ? parent : NULL, spec, id);
     if (rc) return rc;
     char payload[96]; /* ids are [0-9a-z]: no escaping needed */

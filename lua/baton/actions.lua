@@ -208,9 +208,10 @@ local function review(e, reasons, all)
   local role = e:role_of(name)
   local lines = { "Requirement: " .. e.run.requirement, "", "Tasks:" }
   for _, r in ipairs(all or e.db:reqs(e.run.id)) do
-    if r.id ~= e.run.root then
-      lines[#lines + 1] = string.format("- %s [%s] %s; criteria: %s", r.id, r.status, r.description,
-        table.concat(r.acceptance or {}, "; "))
+    if r.id ~= e.run.root then -- id, status and description are strings (NOT NULL columns):
+      -- concatenated, not string.format's %s (a __tostring lookup each)
+      lines[#lines + 1] = "- " .. r.id .. " [" .. r.status .. "] " .. r.description ..
+        "; criteria: " .. table.concat(r.acceptance or {}, "; ")
     end
   end
   local h = e:harness_for(name, role)
@@ -278,12 +279,15 @@ function M.VERIFY(e, _, listed)
 end
 
 function M.COMMIT(e, _, listed)
-  local sid = snapshot.take(e, "commit")
+  -- the retry count and the failure notes reset in the snapshot's commit
+  -- (one commit, not two; the snapshot's state still holds them as they were)
+  local sid = snapshot.take(e, "commit", function()
+    local meta = e.run.meta or {}
+    meta.failures = nil
+    e.run.meta, e.run.retry_used = meta, 0
+    e.db:update_run(e.run.id, { retry_used = 0, meta = meta })
+  end)
   if listed then listed.after = listed.all end -- a snapshot writes no requirement
-  local meta = e.run.meta or {}
-  meta.failures = nil
-  e.run.meta, e.run.retry_used = meta, 0
-  e.db:update_run(e.run.id, { retry_used = 0, meta = meta })
   return { ok = true, summary = "snapshot " .. tostring(sid) }
 end
 

@@ -179,9 +179,12 @@ function Engine:check_limits()
       and string.format("%d", b.timeout) or tostring(b.timeout))
   end
   -- the listing the last action handed over (it wrote no requirement since), or a new one
-  local fp, all = {}, self.carry or self.db:reqs(self.run.id)
+  local fp, n, all = {}, 0, self.carry or self.db:reqs(self.run.id)
   self.carry = nil
-  for _, r in ipairs(all) do fp[#fp + 1] = r.id fp[#fp + 1] = r.status end
+  for _, r in ipairs(all) do
+    n = n + 2
+    fp[n - 1], fp[n] = r.id, r.status
+  end
   -- the number of snapshots: listed once, then counted by snapshot.take (the
   -- only writer besides a policy's own action, after which it is listed again);
   -- a listing costs ~4k instructions per requirement per snapshot
@@ -202,16 +205,21 @@ end
 -- dependencies are always of the same run, so all holds them), in the
 -- listing's order, without a second query (~20k instructions per row).
 local function ready_of(all)
-  local status, ready = {}, {}
-  for _, r in ipairs(all) do status[r.id] = r.status end
+  local status, ready, n = nil, {}, 0
   for _, r in ipairs(all) do
     if r.status == "PENDING" then
-      local ok = true
-      for _, d in ipairs(r.deps or {}) do
-        local s = status[d]
-        if s ~= nil and s ~= "DONE" then ok = false break end
+      local ok, deps = true, r.deps
+      if deps and deps[1] ~= nil then
+        if not status then -- made on the first task with dependencies (a plan may have none)
+          status = {}
+          for _, x in ipairs(all) do status[x.id] = x.status end
+        end
+        for _, d in ipairs(deps) do
+          local s = status[d]
+          if s ~= nil and s ~= "DONE" then ok = false break end
+        end
       end
-      if ok then ready[#ready + 1] = r end
+      if ok then n = n + 1 ready[n] = r end
     end
   end
   return ready

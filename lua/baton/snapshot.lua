@@ -11,13 +11,15 @@ local function store_of(e) return e.workspace .. "/.baton/objects" end
 -- Takes a snapshot of both halves; returns the SSOT snapshot id.
 -- A snapshot the workspace half of which failed (disk full, unreadable
 -- file) is not taken at all: a rollback to it would restore only the SSOT.
-function M.take(e, label)
+-- also(sid) (optional) writes what belongs with the snapshot, in its commit.
+function M.take(e, label, also)
   local ref, err = harness.snapshot(e.workspace, { store = store_of(e), ignore = e.ignore })
   if not ref then errors.raise(errors.FAILED, "snapshot '%s' of the workspace failed: %s", label, tostring(err)) end
   local sid
   e:tx(function() -- the snapshot row and its journal entry in one commit
     sid = e.db:snapshot(e.run.id, label, ref)
     e:emit("snapshot", { label = label, snapshot = sid, ref = ref })
+    if also then also(sid) end
   end)
   if e.snap_count then e.snap_count = e.snap_count + 1 end -- the engine's count (check_limits)
   return sid

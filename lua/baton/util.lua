@@ -72,7 +72,13 @@ end
 local target = setmetatable({}, { __mode = "k" }) -- proxy -> table
 local proxy_of = setmetatable({}, { __mode = "k" }) -- table -> proxy
 local RO = {
-  __index = function(p, k) return M.readonly(target[p][k]) end,
+  -- a plain value (most reads: strings, numbers) returned as is, without
+  -- the call: a scheduler reads several fields of every task it places
+  __index = function(p, k)
+    local v = target[p][k]
+    if type(v) ~= "table" then return v end
+    return M.readonly(v)
+  end,
   __newindex = function(_, k) error("the view is read-only (tried to set '" .. tostring(k) .. "')", 2) end,
   __len = function(p) return #target[p] end,
   __metatable = false, -- shared by every proxy: not for a script to change

@@ -23,27 +23,42 @@ local function phase(actions)
 end
 
 -- The part of the view made from the requirements: counts, tasks and the
--- lists by status. A ready task is the same summary as in tasks.
+-- lists by status. A ready task is the same summary as in tasks: ready is
+-- the listing's own rows in its order (Engine.ready_of), met while walking
+-- it; rows of another listing get summaries of their own. Counters, not
+-- the length operator, and no row -> summary map: a listing of 64 tasks
+-- cost ~85 us to summarize, three times a run.
 local function tasks_part(root, all, ready)
-  local p = { counts = { PENDING = 0, IN_PROGRESS = 0, DONE = 0, BLOCKED = 0, total = 0 },
-    tasks = {}, ready = {}, in_progress = {}, blocked = {}, pending = {}, all = all, ready_rows = ready }
-  local counts, of = p.counts, {}
+  local tasks, in_progress, blocked, pending, rdy = {}, {}, {}, {}, {}
+  local nt, ni, nb, np, nr, j, want = 0, 0, 0, 0, 0, 1, ready[1]
+  local counts = { PENDING = 0, IN_PROGRESS = 0, DONE = 0, BLOCKED = 0, total = 0 }
   for _, r in ipairs(all) do
     if r.id ~= root then
       local s = task_summary(r)
-      of[r] = s
-      p.tasks[#p.tasks + 1] = s
-      counts[r.status] = (counts[r.status] or 0) + 1
-      counts.total = counts.total + 1
-      if r.status == "IN_PROGRESS" then p.in_progress[#p.in_progress + 1] = s end
-      if r.status == "BLOCKED" then p.blocked[#p.blocked + 1] = s end
-      if r.status == "PENDING" then p.pending[#p.pending + 1] = s end
+      nt = nt + 1
+      tasks[nt] = s
+      local st = r.status
+      counts[st] = (counts[st] or 0) + 1
+      if st == "IN_PROGRESS" then ni = ni + 1 in_progress[ni] = s
+      elseif st == "BLOCKED" then nb = nb + 1 blocked[nb] = s
+      elseif st == "PENDING" then np = np + 1 pending[np] = s end
+      if r == want then nr = nr + 1 rdy[nr] = s end
+    end
+    if r == want then j = j + 1 want = ready[j] end
+  end
+  counts.total = nt
+  if want ~= nil then -- ready is not this listing's rows in its order
+    local of, k = {}, 0
+    for _, r in ipairs(all) do
+      if r.id ~= root then k = k + 1 of[r] = tasks[k] end
+    end
+    rdy, nr = {}, 0
+    for _, r in ipairs(ready) do
+      if r.id ~= root then nr = nr + 1 rdy[nr] = of[r] or task_summary(r) end
     end
   end
-  for _, r in ipairs(ready) do
-    if r.id ~= root then p.ready[#p.ready + 1] = of[r] or task_summary(r) end
-  end
-  return p
+  return { counts = counts, tasks = tasks, ready = rdy, in_progress = in_progress, blocked = blocked,
+    pending = pending, all = all, ready_rows = ready }
 end
 
 -- all, ready: the run's requirements and the ready ones, when the caller

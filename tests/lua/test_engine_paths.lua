@@ -176,3 +176,67 @@ T.test("engine-1.7 a claim ASSIGN loses (another writer took the task) hands ove
   T.eq(table.concat(got, "; "), table.concat(want, "; "))
   T.eq(#got, 4, c and "root, a, b, c")
 end)
+
+T.test("engine-1.8 COMMIT resets the retries in its snapshot's commit; the state keeps them", function()
+  local tasks = { { key = "tool", desc = "Write tool.sh printing 42", file = "tool.sh",
+    content = "echo 41\n", fixed = "echo 42\n" } }
+  local ws = E.project(T, tasks, { test = { "sh", "-c", "test \"$(sh tool.sh)\" = 42" } })
+  local r = T.baton({ "run", "print the answer" }, { cwd = ws })
+  T.eq(r.code, 0, "exit (stderr: " .. r.err .. ")")
+  local db <close> = E.db(ws)
+  local run = db:latest_run()
+  T.eq(run.retry_used, 0)
+  T.eq((run.meta or {}).failures, nil, "the failure notes are gone")
+  local snaps = db:snapshots(run.id)
+  T.eq(snaps[#snaps].label, "commit")
+  local p = io.popen("sqlite3 " .. T.q(ws .. "/.baton/baton.db") ..
+    " 'SELECT json_extract(state, \"$.retry_used\") FROM snapshots ORDER BY id DESC LIMIT 1'")
+  T.eq(p:read("a"), "1\n", "the commit snapshot's state holds the retry as it was")
+  p:close()
+  local evs, at = db:events(run.id), nil
+  for i, ev in ipairs(evs) do
+    if ev.kind == "snapshot" and ev.actor == "controller" and ev.payload.label == "commit" then at = i end
+  end
+  T.eq(evs[at - 1].kind .. " " .. evs[at - 1].actor, "snapshot ssot")
+  T.eq(evs[at + 1].actor .. " " .. evs[at + 1].kind .. " " .. table.concat(evs[at + 1].payload.updated, ","),
+    "ssot run retry_used,meta", "the run's reset follows its snapshot")
+end)
+
+T.test("engine-1.9 the view's task lists: ready summaries are the tasks' own, from any listing", function()
+  local view = require "baton.view"
+  local db <close> = assert(ssot.open(T.tmpdir() .. "/v.db"))
+  local run = db:create_run { requirement = "x" }
+  local function add(desc, deps) return db:add_req(run.id, { description = desc, deps = deps }) end
+  local a, b = add("a"), add("b")
+  add("c", { a })
+  assert(db:claim(b, "w"))
+  local e = { db = db, run = db:run(run.id), team = { agents = {} }, failures = function() return {} end }
+  local all = db:reqs(run.id)
+  local function summaries(v) return ids(v.tasks) .. " | " .. ids(v.ready) .. " | " .. ids(v.in_progress)
+    .. " | " .. ids(v.pending) .. " | " .. v.counts.total .. " " .. v.counts.PENDING .. " " .. v.counts.IN_PROGRESS end
+  local want = table.concat({ a .. " " .. b .. " " .. ids({ all[4] }), a, b, a .. " " .. all[4].id, "3 2 1" }, " | ")
+  local v = view.build(e, all, engine.ready_of(all)) -- the listing's own rows, in its order
+  T.eq(summaries(v), want)
+  T.ok(rawequal(v.ready[1], v.tasks[1]), "a ready task is the same summary as in tasks")
+  e.view_part = nil
+  v = view.build(e, all, db:ready(run.id)) -- another listing's rows: summaries of their own
+  T.eq(summaries(v), want)
+  e.view_part = nil
+  local ready = engine.ready_of(all)
+  ready[1], ready[2] = ready[2], ready[1] -- root and a swapped: not the listing's order
+  v = view.build(e, all, ready)
+  T.eq(ids(v.ready), a, "the root is never a task")
+  T.ok(rawequal(v.ready[1], v.tasks[1]), "still the tasks' own summary")
+end)
+
+T.test("engine-1.10 the ready set of a plan without dependencies; one dependency turns the map on", function()
+  local db <close> = assert(ssot.open(T.tmpdir() .. "/r.db"))
+  local run = db:create_run { requirement = "x" }
+  local first = db:add_req(run.id, { description = "one" })
+  db:add_req(run.id, { description = "two" })
+  assert(db:claim(db:add_req(run.id, { description = "three" }), "w"))
+  T.eq(ids(engine.ready_of(db:reqs(run.id))), ids(db:ready(run.id)), "no task has dependencies")
+  db:add_req(run.id, { description = "four", deps = { first } })
+  T.eq(ids(engine.ready_of(db:reqs(run.id))), ids(db:ready(run.id)), "four waits on one")
+  T.eq(#engine.ready_of(db:reqs(run.id)), 3, "root, one, two")
+end)

@@ -500,6 +500,72 @@ T.test("4.2 incremental snapshots read only changed files; errors", function()
   T.eq(T.read(ws .. "/build.o"), "obj2", "ignored files are left alone")
 end)
 
+-- The stat fields of path as the manifest writes them (lstat: a link is itself).
+local function stat_fields(path)
+  local p = io.popen("stat -c '%a %s %.9Y %.9Z %i' " .. T.q(path))
+  local mode, size, mtime, ctime, ino = p:read("a"):match("^(%d+) (%d+) (%S+) (%S+) (%d+)")
+  p:close()
+  local function ns(t) -- "-315619199.500000000" -> -315619199500000000
+    local sign, int, frac = t:match("^(%-?)(%d+)%.(%d+)$")
+    return sign .. (int == "0" and "" or int) .. frac:gsub("^0+", int == "0" and "" or "%0")
+  end
+  return mode, size, ns(mtime), ns(ctime), ino
+end
+
+local function sha256(text)
+  local path = T.tmpdir() .. "/blob"
+  T.write(path, text)
+  local p = io.popen("sha256sum " .. T.q(path))
+  local hex = p:read("a"):match("^(%x+)")
+  p:close()
+  return hex
+end
+
+T.test("4.3 the manifest holds each entry's stat fields, exactly; negative times too", function()
+  local ws, store = T.tmpdir(), T.tmpdir()
+  assert(os.execute("mkdir " .. T.q(ws .. "/d") .. " && ln -s d/target " .. T.q(ws .. "/link")))
+  T.write(ws .. "/d/old%25.txt", "from 1960\n")
+  T.write(ws .. "/new.txt", "")
+  assert(os.execute("touch -h -d '1960-01-01 00:00:00.25' " .. T.q(ws .. "/d/old%25.txt")))
+  local ref = assert(harness.snapshot(ws, { store = store }))
+  local text = T.read(store .. "/" .. ref:sub(1, 2) .. "/" .. ref:sub(3))
+  T.eq(sha256(text), ref, "the ref is the manifest's hash")
+  local first, rest = text:match("^(baton%-snapshot 1 %d+\n)(.*)$")
+  T.ok(first, "header line")
+  local lines = {}
+  for line in rest:gmatch("[^\n]+") do lines[#lines + 1] = line end
+  table.sort(lines)
+  local function entry(ty, rel, hash, name)
+    local mode, size, mtime, ctime, ino = stat_fields(ws .. "/" .. rel)
+    if ty == "d" then size, mtime, ctime, ino = "0", "0", "0", "0" end
+    return string.format("%s %s %s %s %s %s %s %s", ty, mode, size, mtime, ctime, ino, hash, name)
+  end
+  local want = {
+    entry("d", "d", "-", "d"),
+    entry("f", "d/old%25.txt", sha256("from 1960\n"), "d/old%2525.txt"),
+    entry("l", "link", sha256("d/target"), "link"),
+    entry("f", "new.txt", sha256(""), "new.txt"),
+  }
+  table.sort(want)
+  T.eq(table.concat(lines, "\n"), table.concat(want, "\n"))
+  T.match(text, "\nf %d+ 10 %-315619199750000000 ", "a time before 1970 is a negative count of ns")
+end)
+
+T.test("4.4 files with the same contents share one blob; each comes back on rollback", function()
+  local ws, store = T.tmpdir(), T.tmpdir()
+  for i = 1, 3 do T.write(ws .. "/same" .. i .. ".txt", "data\n") end
+  T.write(ws .. "/other.txt", "other\n")
+  local ref, st = assert(harness.snapshot(ws, { store = store }))
+  T.eq(st.hashed, 4)
+  T.eq(st.stored, 2, "two contents, two blobs (the manifest is not counted)")
+  local p = io.popen("find " .. T.q(store) .. " -type f ! -name last | wc -l")
+  T.eq(tonumber(p:read("a")), 3, "two blobs and the manifest")
+  p:close()
+  for i = 1, 3 do os.remove(ws .. "/same" .. i .. ".txt") end
+  T.eq(harness.rollback(ws, ref, { store = store }), true)
+  for i = 1, 3 do T.eq(T.read(ws .. "/same" .. i .. ".txt"), "data\n") end
+end)
+
 T.test("5.1 with every mechanism switched off the harness degrades, says so, still works", function()
   local ws = workspace()
   assert(os.execute("ln -s /etc " .. T.q(ws .. "/etc_link")))
