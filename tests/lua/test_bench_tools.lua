@@ -92,7 +92,8 @@ end)
 
 T.test("bench-1.2 floor.c builds warning-free and reads a plan reply of more than 64 KB", function()
   local dir = T.tmpdir()
-  local cc = T.run({ "cc", "-O2", "-Wall", "-Wextra", "-Wshadow", "-Wwrite-strings", "-Werror",
+  local cc = T.run({ "cc", "-O2", "-Wall", "-Wextra", "-Wshadow", "-Wwrite-strings",
+    "-Wmissing-prototypes", "-Werror",
     "-o", dir .. "/floor", T.src .. "/bench/floor.c" })
   T.eq(cc.err, "", "compiler output")
   T.eq(cc.code, 0, "cc exit")
