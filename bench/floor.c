@@ -64,19 +64,30 @@ static void send_chat(int fd, const char *system, const char *role, const char *
     }
 }
 
-/* Reads what is there; returns 1 once a whole reply is in (and resets). */
+/* Reads what is there; returns 1 once a whole reply is in (and resets).
+ * Only the head is kept: once its length is known the body's bytes are
+ * counted into the buffer's start, so a reply of any size (the plan at
+ * N = 300 is ~69 KB) fits. */
 static int read_reply(struct conn *c) {
     for (;;) {
-        ssize_t r = recv(c->fd, c->buf + c->got, sizeof c->buf - c->got - 1, MSG_DONTWAIT);
+        char *to = c->need ? c->buf : c->buf + c->got;
+        size_t room = c->need ? sizeof c->buf - 1 : sizeof c->buf - 1 - c->got;
+        if (room == 0) {
+            fprintf(stderr, "floor: reply head longer than %zu bytes\n", sizeof c->buf - 1);
+            exit(1);
+        }
+        ssize_t r = recv(c->fd, to, room, MSG_DONTWAIT);
         if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
         if (r <= 0) {
             fprintf(stderr, "floor: connection closed\n");
             exit(1);
         }
         c->got += (size_t)r;
-        c->buf[c->got] = 0;
-        char *end = strstr(c->buf, "\r\n\r\n");
-        if (!c->need && end) {
+        if (!c->need) {
+            c->buf[c->got] = 0;
+            char *end = strstr(c->buf, "\r\n\r\n");
+            if (!end) continue;
+            *end = 0; /* the length is looked for in the head only */
             char *cl = strstr(c->buf, "content-length:");
             if (!cl || strncmp(c->buf, "HTTP/1.1 200", 12) != 0) {
                 fprintf(stderr, "floor: bad reply: %.80s\n", c->buf);
@@ -84,7 +95,7 @@ static int read_reply(struct conn *c) {
             }
             c->need = (size_t)(end + 4 - c->buf) + strtoul(cl + 15, NULL, 10);
         }
-        if (c->need && c->got >= c->need) {
+        if (c->got >= c->need) {
             c->got = c->need = 0;
             return 1;
         }

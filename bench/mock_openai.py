@@ -18,7 +18,8 @@ be scheduled. Hence one thread, one epoll loop over non-blocking sockets and a
 heap of due replies (asyncio's protocol machinery cost ~0.35-0.4 ms of CPU a
 request, http.server's thread per connection ~2 ms), and each distinct reply
 encoded once. Every request body is still parsed as JSON (a malformed one gets
-a 400), and replies leave each connection in request order, each LATENCY after
+a 400; so does a request without a usable Content-Length, and its connection
+is closed after the reply), and replies leave each connection in request order, each LATENCY after
 its request arrived.
 """
 import heapq
@@ -102,13 +103,30 @@ def answer(method, body):
     return out
 
 
+def body_length(head):
+    """The request's body length from its lowercased head (request line and
+    headers), or None when the mock cannot frame it: a Content-Length that
+    is not a number of bytes, or a chunked body."""
+    if b"\r\ntransfer-encoding:" in head:
+        return None
+    at = head.find(b"\r\ncontent-length:")
+    if at < 0:
+        return 0
+    stop = head.find(b"\r\n", at + 2)
+    value = head[at + 17:stop if stop > 0 else len(head)].strip()
+    return int(value) if value.isdigit() else None
+
+
 class Conn:
     """One keep-alive connection: bytes read so far, bytes not yet sent,
-    and when its previous reply is due (HTTP/1.1 answers in order)."""
-    __slots__ = ("sock", "buf", "out", "last_due", "closed")
+    when its previous reply is due (HTTP/1.1 answers in order), how many
+    replies are queued, and whether it closes once they are sent (after a
+    request it cannot frame, the rest of the stream means nothing)."""
+    __slots__ = ("sock", "buf", "out", "last_due", "closed", "queued", "last")
 
     def __init__(self, sock):
         self.sock, self.buf, self.out, self.last_due, self.closed = sock, b"", b"", 0.0, False
+        self.queued, self.last = 0, False
 
 
 class Server:
@@ -148,6 +166,9 @@ class Server:
             self.close(c)
             return
         c.out = c.out[n:]
+        if c.last and not c.out and not c.queued:
+            self.close(c)
+            return
         self.sel.modify(c.sock, selectors.EVENT_READ | (selectors.EVENT_WRITE if c.out else 0), c)
 
     def read(self, c):
@@ -160,31 +181,40 @@ class Server:
         if not data:
             self.close(c)
             return
+        if c.last:  # its last reply is queued: what follows is dropped
+            return
         c.buf = c.buf + data if c.buf else data
         while True:
             end = c.buf.find(b"\r\n\r\n")
             if end < 0:
                 return
             head = c.buf[:end].lower()
-            at = head.find(b"\r\ncontent-length:")
-            length = 0
-            if at >= 0:
-                stop = head.find(b"\r\n", at + 2)
-                length = int(head[at + 17:stop if stop > 0 else end])
+            length = body_length(head)
+            if length is None:
+                c.buf, c.last = b"", True
+                self.queue(c, time.monotonic(), response(400, {"error": {
+                    "message": "bad request: no Content-Length to frame the body by"}}))
+                return
             if len(c.buf) < end + 4 + length:
                 return
             body, c.buf = c.buf[end + 4:end + 4 + length], c.buf[end + 4 + length:]
             now = time.monotonic()
             method = head[:head.find(b" ")]
-            due = max(now + (LATENCY if method != b"get" else 0.0), c.last_due)
-            c.last_due = due
-            self.order += 1
-            heapq.heappush(self.due, (due, self.order, c, answer(method, body)))
+            self.queue(c, now + (LATENCY if method != b"get" else 0.0), answer(method, body))
+
+    def queue(self, c, due, reply):
+        """Sends reply on c at due, but not before c's previous reply."""
+        due = max(due, c.last_due)
+        c.last_due = due
+        c.queued += 1
+        self.order += 1
+        heapq.heappush(self.due, (due, self.order, c, reply))
 
     def send_due(self):
         now = time.monotonic()
         while self.due and self.due[0][0] <= now:
             _, _, c, out = heapq.heappop(self.due)
+            c.queued -= 1
             if c.closed:
                 continue
             if c.out:

@@ -49,8 +49,9 @@ struct bt_ssot {
     char run_seen[BT_SSOT_IDLEN];
     /* The last parent add_req resolved (parent_of) in run parent_run: a
      * plan adds every task under the same root, ~5k instructions a lookup.
-     * Cleared with run_seen and by a restore; were it ever stale, the
-     * foreign key on reqs.parent still refuses a parent that is gone. */
+     * Cleared with run_seen and by a restore; stale after another
+     * connection's restore, where the foreign key on reqs.parent refuses the
+     * insert and add_req then looks the parent up to name the failure. */
     char parent_run[BT_SSOT_IDLEN], parent_of[BT_SSOT_IDLEN];
     /* The next journal seq of one run, known while this connection holds the
      * write lock (no other writer can append meanwhile): saves a MAX(seq)

@@ -103,7 +103,9 @@ static int add_req(bt_ssot *db, const char *run_prefix, const bt_ssot_req_spec *
     char run[BT_SSOT_IDLEN], parent[BT_SSOT_IDLEN];
     int rc = bt_ssot_resolve(db, "runs", run_prefix, run);
     if (rc) return rc;
-    if (spec->parent && !strcmp(spec->parent, db->parent_of) && !strcmp(run, db->parent_run)) {
+    int remembered = spec->parent && !strcmp(spec->parent, db->parent_of) &&
+                     !strcmp(run, db->parent_run);
+    if (remembered) {
         memcpy(parent, db->parent_of, BT_SSOT_IDLEN);
     } else if (spec->parent) {
         rc = ssot_resolve_in(db, run, "parent", spec->parent, parent);
@@ -121,6 +123,11 @@ static int add_req(bt_ssot *db, const char *run_prefix, const bt_ssot_req_spec *
     }
     if (rc) return rc;
     rc = insert_req(db, run, *parent ? parent : NULL, spec, id);
+    if (rc && remembered) { /* another connection may have removed it (a restore): */
+        db->parent_run[0] = 0; /* the lookup names the failure as it does uncached */
+        int again = ssot_resolve_in(db, run, "parent", spec->parent, parent);
+        if (again) return again;
+    }
     if (rc) return rc;
     char payload[96]; /* ids are [0-9a-z]: no escaping needed */
     if (*parent)

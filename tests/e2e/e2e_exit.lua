@@ -157,3 +157,38 @@ T.test("exit-1.5 an error after the run is over still prints and sets the exit c
   T.eq(r.code, 1, "exit")
   T.match(r.err, "^baton: .*s%.lua:2: late trouble\n$")
 end)
+
+-- Objects made after the quick exit was asked for are finalized before the
+-- sentinel too, a finalizer that fails does not stop the ones after it, and
+-- SQLite still writes (and keeps its rows) once its frees do nothing.
+local LATE = [[
+local dir, quick = ...
+if quick == "quick" then debug.getregistry()["baton.host"].fast_exit() end
+local ssot = require "baton.ssot"
+LATE = setmetatable({}, { __gc = function()
+  local db = assert(ssot.open(dir .. "/late.db"))
+  local run = db:create_run { requirement = "written by a finalizer" }
+  for i = 1, 100 do assert(db:add_req(run.id, { description = ("x"):rep(500) .. i })) end
+  db:close()
+  local f = assert(io.open(dir .. "/late.txt", "w"))
+  f:write("late\n")
+  f:close()
+end })
+BAD = setmetatable({}, { __gc = function() error("finalizer trouble") end }) -- finalized first
+io.stdout:setvbuf("full")
+io.stdout:write("buffered\n")
+return 6
+]]
+
+T.test("exit-1.6 objects made after fast_exit, a failing finalizer, SQLite in a finalizer", function()
+  for _, mode in ipairs { "quick", "normal" } do
+    local dir = T.tmpdir()
+    T.write(dir .. "/s.lua", LATE)
+    local r = T.baton({ "exec", dir .. "/s.lua", dir, mode })
+    T.eq(r.code, 6, mode .. " exit (stderr: " .. r.err .. ")")
+    T.eq(r.out, "buffered\n", mode .. " stdout")
+    T.eq(T.read(dir .. "/late.txt"), "late\n", mode .. " the late finalizer ran to its end")
+    local db <close> = assert(require("baton.ssot").open(dir .. "/late.db"))
+    T.eq(#db:reqs(db:latest_run().id), 101, mode .. " its rows: the root and 100")
+  end
+end)

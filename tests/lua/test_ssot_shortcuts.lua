@@ -102,3 +102,21 @@ T.test("shortcut-3.1 add_req's remembered parent: per run, forgotten by a restor
   T.eq(db:req(assert(db:add_req(run.id, { description = "five", parent = p }))).parent, p)
   T.eq(#db:reqs(run.id, { parent = p }), 1, "the restore removed one and two; five is new")
 end)
+
+-- Another connection to the same file (a second process, `baton exec`) may
+-- restore the run and so delete the parent this one remembers: the add is
+-- refused as the long way refuses it (an error raised), not with SQLite's
+-- foreign key failure (nil, "ssot: FOREIGN KEY constraint failed").
+T.test("shortcut-3.2 a parent another connection removed is refused as unknown", function()
+  local db, run, dir = fresh()
+  local other <close> = assert(require("baton.ssot").open(dir .. "/.baton/baton.db"))
+  local p = assert(db:add_req(run.id, { description = "parent" }))
+  local sid = db:snapshot(run.id, "before", "ref")
+  local q = assert(db:add_req(run.id, { description = "later parent" }))
+  T.eq(db:req(assert(db:add_req(run.id, { description = "one", parent = q }))).parent, q)
+  assert(other:restore(run.id, sid)) -- removes q, which db remembers
+  T.raises(function() db:add_req(run.id, { description = "two", parent = q }) end,
+    "unknown requirement '" .. q .. "'")
+  T.eq(db:req(assert(db:add_req(run.id, { description = "three", parent = p }))).parent, p)
+  T.eq(#db:reqs(run.id), 3, "the root, p and three")
+end)
