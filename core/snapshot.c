@@ -55,18 +55,20 @@ static void blob_name(const char *hash, char *out) {
     sprintf(out, "%.2s/%s", hash, hash + 2);
 }
 
-int bt_hash_fd(int fd, char hex[65]) {
+int bt_hash_fd(int fd, long long size, char hex[65]) {
     bt_sha256 c;
     uint8_t d[32];
     char buf[65536];
     ssize_t n;
     bt_sha256_init(&c);
     off_t off = 0;
-    /* a short read of a regular file is its end: a small file costs one
-     * read, not two (the callers hash regular files only) */
+    /* A short read that reaches the size the caller saw is the end: a small
+     * file costs one read, not two. Short of it (a file that grew, or a
+     * filesystem that returns short reads, as FUSE's direct_io may) the
+     * reading goes on to the real end, so the hash is always the contents'. */
     while ((n = pread(fd, buf, sizeof buf, off)) > 0) {
         bt_sha256_update(&c, buf, (size_t)n), off += n;
-        if ((size_t)n < sizeof buf) break;
+        if ((size_t)n < sizeof buf && size >= 0 && off >= size) break;
     }
     if (n < 0) return -1;
     bt_sha256_final(&c, d);
@@ -442,7 +444,7 @@ static int hash_each(const bt_ws *w, const bt_store *s, bt_manifest *m, const bt
             /* beneath the root, no link on the way: a command racing the scan
              * cannot swap a folder for a link to somewhere else */
             int fd = bt_ws_openat(w, x->path, O_RDONLY | O_NONBLOCK, 0, 0, NULL);
-            if (fd < 0 || bt_hash_fd(fd, x->hash) != 0) {
+            if (fd < 0 || bt_hash_fd(fd, x->size, x->hash) != 0) {
                 if (fd >= 0) close(fd);
                 return bt_herr_set(e, "EIO", "EIO: cannot read %s: %s", x->path, strerror(errno));
             }

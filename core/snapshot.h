@@ -62,8 +62,10 @@ int bt_store_get(const bt_store *s, const char *hash, char **data, size_t *len, 
 /* Copies blob hash into dfd/name (created with mode); 0 or -1. */
 int bt_store_copy_out(const bt_store *s, const char *hash, int dfd, const char *name, unsigned mode,
                       bt_herr *e);
-/* Hashes the file at fd (from offset 0) into hex. */
-int bt_hash_fd(int fd, char hex[65]);
+/* Hashes the file at fd (from offset 0) into hex. size: its size when the
+ * caller knows it (lets a short read at that size end without one more
+ * read), or -1. */
+int bt_hash_fd(int fd, long long size, char hex[65]);
 /* Walks the workspace into m (ignoring .git, .baton, the store and patterns). */
 int bt_snap_scan(const bt_ws *w, const bt_snap_opts *o, const char *store_rel, bt_manifest *m,
                  bt_herr *e);

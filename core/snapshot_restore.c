@@ -61,7 +61,7 @@ static void remove_extra(const bt_ws *w, bt_manifest *cur, const bt_manifest *t,
 static int same_content(int pfd, const char *base, const char *hash) {
     int fd = openat(pfd, base, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
     char got[65];
-    int same = fd >= 0 && bt_hash_fd(fd, got) == 0 && !strcmp(got, hash);
+    int same = fd >= 0 && bt_hash_fd(fd, -1, got) == 0 && !strcmp(got, hash);
     if (fd >= 0) close(fd);
     return same;
 }
