@@ -7,6 +7,7 @@
 #include <string.h>
 
 #if defined(__x86_64__) && defined(__GNUC__)
+#include <cpuid.h>
 #include <immintrin.h>
 #define BT_SHA_NI 1
 #endif
@@ -83,10 +84,14 @@ __attribute__((target("sha,sse4.1,ssse3"))) static void blocks_ni(uint32_t h[8],
 
 static int use_ni = -1; /* -1: not asked yet */
 
+/* CPUID, not __builtin_cpu_supports: clang 14 knows no "sha" feature name.
+ * Leaf 1 ECX: SSSE3 bit 9, SSE4.1 bit 19; leaf 7 EBX: SHA bit 29. */
 static int ni_ok(void) {
-    if (use_ni < 0)
-        use_ni = __builtin_cpu_supports("sha") && __builtin_cpu_supports("sse4.1") &&
-                 __builtin_cpu_supports("ssse3");
+    if (use_ni < 0) {
+        unsigned a, b, c, d;
+        int base = __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 9)) && (c & (1u << 19));
+        use_ni = base && __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & (1u << 29));
+    }
     return use_ni;
 }
 
