@@ -67,7 +67,7 @@ def phases(ws, start, end):
             if kind == "action.start":
                 begun[action] = t
             else:
-                out[action] = out.get(action, 0) + t - begun.pop(action)
+                out[action] = out.get(action, 0) + t - begun.pop(action, t)
         elif kind == "run.end":
             out["exit"] = end - t
     return {k: 1000 * v for k, v in out.items()}

@@ -180,7 +180,7 @@ static int snapshot(bt_ssot *db, const char *run_prefix, const char *label, cons
     *sid = sqlite3_last_insert_rowid(db->db);
     char payload[64];
     snprintf(payload, sizeof payload, "{\"snapshot\":%lld}", *sid);
-    return rc ? rc : bt_ssot_event(db, run, "ssot", "snapshot", payload, NULL);
+    return bt_ssot_event(db, run, "ssot", "snapshot", payload, NULL);
 }
 
 int bt_ssot_snapshot(bt_ssot *db, const char *run, const char *label, const char *wsref,
